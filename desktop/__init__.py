@@ -1,0 +1,1 @@
+"""Sequence Lab desktop: everything Qt. Imports engine, never the other way round."""

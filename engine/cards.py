@@ -1,0 +1,182 @@
+"""Model cards and the safetensors weight store.
+
+A model is two files side by side: ``<name>.safetensors`` (tensors only: loading never unpickles)
+and ``<name>.json`` (its card: what it is, how it was trained, how well it does, and the sha256 of
+the weights). Writes are atomic (temp file + rename), weights first, card last, so a crash never
+leaves a card pointing at half a file. Loading checks the sha256: a corrupt or mismatched file
+raises ModelLoadError with one readable line, and the app carries on without that model.
+
+Shipped models live in ``assets/models/<task>/``; models a user trains go to the per-user data
+directory and shadow a shipped model of the same name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+from engine import paths
+
+
+class ModelLoadError(Exception):
+    """A model file is missing, corrupt, or does not match its card."""
+
+
+@dataclasses.dataclass
+class ModelCard:
+    task: str                      # classify, typeahead, ocr, translate, ...
+    name: str                      # file stem, e.g. "sentiment"
+    arch: str                      # e.g. "fasttext", "lstm-lm"
+    config: dict                   # the model's config dataclass as a dict (enough to rebuild it)
+    metrics: dict = dataclasses.field(default_factory=dict)   # on the held-out split
+    data: dict = dataclasses.field(default_factory=dict)      # source, split rule, license
+    train_command: str = ""        # the `seqlab train ...` command that reproduces the weights
+    seconds: float = 0.0           # training wall time
+    device: str = "cpu"
+    date: str = ""
+    params: int = 0                # filled in by save_model
+    bytes: int = 0                 # size of the .safetensors file
+    sha256: str = ""
+    extra: dict = dataclasses.field(default_factory=dict)     # anything task-specific (vocab, labels)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelCard":
+        known = {f.name for f in dataclasses.fields(cls)}
+        missing = {"task", "name", "arch", "config"} - set(d)
+        if missing:
+            raise ModelLoadError(f"model card lacks {', '.join(sorted(missing))}")
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_model(directory: Path, tensors: dict, card: ModelCard) -> ModelCard:
+    """Save weights + card atomically into `directory`; fills params, bytes, sha256, date."""
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    blob = save(tensors, metadata={"task": card.task, "name": card.name})
+    weights = directory / f"{card.name}.safetensors"
+    atomic_write_bytes(weights, blob)
+    card.params = int(sum(t.numel() for t in tensors.values() if t.is_floating_point()))
+    card.bytes = len(blob)
+    card.sha256 = hashlib.sha256(blob).hexdigest()
+    card.date = card.date or datetime.date.today().isoformat()
+    if not card.device:
+        card.device = "cpu"
+    atomic_write_text(directory / f"{card.name}.json", json.dumps(card.to_dict(), indent=2) + "\n")
+    return card
+
+
+def read_card(path: Path) -> ModelCard:
+    """Read a card (.json, or the .json beside a .safetensors path)."""
+    path = Path(path).with_suffix(".json")
+    try:
+        return ModelCard.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ModelLoadError(f"no model card at {path}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        raise ModelLoadError(f"model card {path.name} is not valid JSON ({exc.__class__.__name__})") from None
+
+
+def load_model(path: Path, device: str = "cpu") -> tuple[dict, ModelCard]:
+    """Load tensors + card; verifies the sha256 first. Raises ModelLoadError, never unpickles."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    weights = Path(path).with_suffix(".safetensors")
+    card = read_card(weights)
+    try:
+        blob = weights.read_bytes()
+    except FileNotFoundError:
+        raise ModelLoadError(f"weights file {weights} is missing") from None
+    digest = hashlib.sha256(blob).hexdigest()
+    if card.sha256 and digest != card.sha256:
+        raise ModelLoadError(f"{weights.name} does not match its card (sha256 differs): "
+                             "the file is corrupt or was replaced; retrain or reinstall it")
+    try:
+        tensors = load(blob)
+    except (SafetensorError, Exception) as exc:  # noqa: BLE001 - any parse failure is 'corrupt'
+        raise ModelLoadError(f"{weights.name} is not a readable safetensors file ({exc})") from None
+    if device != "cpu":
+        tensors = {k: v.to(device) for k, v in tensors.items()}
+    return tensors, card
+
+
+def model_dirs(task: str) -> list[Path]:
+    """Where a task's models are looked for: the user's trained models first, then shipped ones."""
+    return [paths.user_models() / task, paths.assets() / "models" / task]
+
+
+def find_model(task: str, name: str) -> Path:
+    """Path (without suffix) of the model `name` of `task`; raises ModelLoadError if none exists."""
+    for d in model_dirs(task):
+        if (d / f"{name}.safetensors").exists():
+            return d / name
+    have = sorted({c.name for c in list_models(task)})
+    hint = f" (available: {', '.join(have)})" if have else " (none trained or shipped yet)"
+    raise ModelLoadError(f"no {task} model named {name!r}{hint}")
+
+
+def list_models(task: Optional[str] = None) -> list[ModelCard]:
+    """Cards of every model found, user-trained first; unreadable cards are skipped."""
+    cards, seen = [], set()
+    roots = [paths.user_models(), paths.assets() / "models"]
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for card_path in sorted(root.glob(f"{task or '*'}/*.json")):
+            try:
+                card = read_card(card_path)
+            except ModelLoadError:
+                continue
+            key = (card.task, card.name)
+            if key not in seen:
+                seen.add(key)
+                cards.append(card)
+    return cards
+
+
+def card_summary(card: ModelCard) -> dict[str, Any]:
+    """The fields `seqlab info` and the Help dialog show."""
+    return {"task": card.task, "name": card.name, "arch": card.arch, "params": card.params,
+            "bytes": card.bytes, "metrics": card.metrics, "data": card.data,
+            "train_command": card.train_command, "date": card.date}

@@ -1,0 +1,229 @@
+"""Headless commands (no Qt): info, data, train, eval, predict, bench.
+
+    seqlab info --json
+    seqlab data list | fetch [NAME...]
+    seqlab train TASK [options]             progress on stderr, weights + card written atomically
+    seqlab eval TASK [--model M] --json
+    seqlab predict TASK [--model M] --json INPUT...   ('-' reads inputs from stdin, one per line)
+    seqlab bench TASK --json
+
+Errors: one readable line on stderr and a non-zero exit (2: usage or task not built). Set
+SEQLAB_DEBUG=1 to see the traceback of an unexpected failure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Optional
+
+from engine import __version__, tasks
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so errors stay one line."""
+
+    def error(self, message):  # noqa: D401
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="seqlab", description="Sequence Lab: deep learning for sequences, live.")
+    p.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    info = sub.add_parser("info", help="version, device, shipped models")
+    info.add_argument("--json", action="store_true")
+    info.add_argument("--device", default=None)
+    data = sub.add_parser("data", help="data sources: list, fetch")
+    data.add_argument("action", choices=["list", "fetch"])
+    data.add_argument("names", nargs="*")
+    data.add_argument("--json", action="store_true")
+    for command, text in [("train", "train a model, write weights + card"),
+                          ("eval", "metrics on the held-out split"),
+                          ("predict", "predict for each input"),
+                          ("bench", "speed figures, side by side with the reference")]:
+        c = sub.add_parser(command, help=text, add_help=False)
+        c.add_argument("task")
+    return p
+
+
+def _task_parser(command: str, task) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"seqlab {command} {task.name}")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    if command in ("eval", "predict", "bench"):
+        p.add_argument("--model", default=task.default_model, help="model name (default %(default)s)")
+    if command == "train":
+        p.add_argument("--out", default=None,
+                       help="folder for weights + card (default: your models folder; "
+                            "assets/models/TASK regenerates a shipped model)")
+    if command == "predict":
+        p.add_argument("inputs", nargs="*", help="inputs; '-' reads one per line from stdin")
+    task.add_arguments(command, p)
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except tasks.TaskNotBuilt as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback for bad input
+        from engine.runtime import readable
+        if os.environ.get("SEQLAB_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {readable(exc)}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
+    parser = build_parser()
+    if not argv:
+        parser.print_help()
+        return EXIT_USAGE
+    if argv[0] in ("train", "eval", "predict", "bench"):
+        if len(argv) < 2 or argv[1].startswith("-"):
+            raise UsageError(f"seqlab {argv[0]}: which task? one of {', '.join(tasks.TASK_NAMES)}")
+        task = tasks.load(argv[1])
+        args = _task_parser(argv[0], task).parse_args(argv[2:])
+        if args.device:
+            from engine import device
+            args.device = device.choose(args.device)
+        return COMMANDS[argv[0]](task, args)
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return cmd_info(args)
+    if args.command == "data":
+        return cmd_data(args)
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def cmd_info(args) -> int:
+    import torch
+    from engine import cards, device
+    info = {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "device": device.choose(args.device),
+        "devices": device.available(),
+        "tasks": {n: ("built" if tasks.is_built(n) else "not built") for n in tasks.TASK_NAMES},
+        "models": [cards.card_summary(c) for c in cards.list_models()],
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"seqlab {info['version']} · torch {info['torch']} · device {info['device']}")
+        for n, state in info["tasks"].items():
+            print(f"  {n:10s} {state}")
+        for m in info["models"]:
+            print(f"  model {m['task']}/{m['name']}: {m['arch']}, {m['params']:,} params, {m['metrics']}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from engine.data import sources
+    if args.action == "list":
+        rows = sources.status()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for r in rows:
+                state = "fetched" if r["fetched"] else "not fetched"
+                print(f"{r['name']:16s} {state:12s} {r['package']:36s} {r['description']}")
+        return 0
+    names = args.names or list(sources.SOURCES)
+    for name in names:
+        sources.get(name)                      # unknown name: fail before downloading anything
+    for name in names:
+        sources.fetch(name, log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def cmd_train(task, args) -> int:
+    from engine.runtime import Progress
+    gen = task.train(args)
+    last, card = 0.0, None
+    try:
+        while True:
+            event = next(gen)
+            now = time.monotonic()
+            if isinstance(event, Progress) and (now - last > 0.5 or event.step >= event.total):
+                last = now
+                print(_progress_line(event), file=sys.stderr, flush=True)
+    except StopIteration as stop:
+        card = stop.value
+    except KeyboardInterrupt:
+        gen.close()
+        print("training cancelled; the previous model is kept", file=sys.stderr)
+        return 130
+    if card is not None:
+        out = {"task": card.task, "name": card.name, "metrics": card.metrics,
+               "seconds": round(card.seconds, 1), "bytes": card.bytes}
+        print(json.dumps(out) if args.json else
+              f"saved {card.task}/{card.name} ({card.bytes:,} bytes) {card.metrics}")
+    return 0
+
+
+def _progress_line(e) -> str:
+    parts = [f"[{e.step}/{e.total}]"]
+    if e.loss is not None:
+        parts.append(f"loss {e.loss:.4f}")
+    parts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in e.metrics.items()]
+    if e.message:
+        parts.append(e.message)
+    return " ".join(parts)
+
+
+def cmd_eval(task, args) -> int:
+    result = task.evaluate(args)
+    print(json.dumps(result) if args.json else _pretty(result))
+    return 0
+
+
+def cmd_predict(task, args) -> int:
+    inputs = list(args.inputs)
+    if inputs == ["-"]:
+        inputs = [line.rstrip("\n") for line in sys.stdin]
+    if not inputs:
+        raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")
+    for result in task.predict(args, inputs):
+        print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
+    return 0
+
+
+def cmd_bench(task, args) -> int:
+    result = task.bench(args)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _pretty(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
