@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("action", choices=["list", "fetch"])
     data.add_argument("names", nargs="*")
     data.add_argument("--json", action="store_true")
+    data.add_argument("--force", action="store_true", help="fetch again even if already fetched")
     for command, text in [("train", "train a model, write weights + card"),
                           ("eval", "metrics on the held-out split"),
                           ("predict", "predict for each input"),
@@ -155,8 +156,12 @@ def cmd_data(args) -> int:
     names = args.names or list(sources.SOURCES)
     for name in names:
         sources.get(name)                      # unknown name: fail before downloading anything
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     for name in names:
-        sources.fetch(name, log=lambda m: print(m, file=sys.stderr))
+        if args.force or not sources.is_fetched(name):
+            sources.fetch(name, log=log)
+        else:
+            log(f"{name}: already fetched ({sources.cache_dir(name)})")
     return 0
 
 

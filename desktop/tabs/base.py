@@ -8,6 +8,7 @@ Subclasses set ``task`` and ``title`` and may override:
     self_test(done)      run one real prediction; call done(ok: bool, message: str) when finished
     demo_input()         put a scripted example on screen (for --screenshot)
     figure_widget()      the widget that File > Export saves (default: the whole tab)
+    device_changed(dev)  the user picked another device: move models (in an engine job)
     shutdown()           cancel jobs (the default cancels every ticket kept in self.tickets)
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.bridge import EngineBridge
 
@@ -44,6 +45,9 @@ class DemoTab(QWidget):
 
     def figure_widget(self) -> QWidget:
         return self
+
+    def device_changed(self, device: str) -> None:
+        """The engine moved to `device`: reload or move loaded models (on the background lane)."""
 
     def shutdown(self) -> None:
         for ticket in self.tickets.values():
@@ -90,19 +94,29 @@ class PlaceholderTab(DemoTab):
         super().__init__(bridge, parent)
         self.task, self.title = task, title
         heading, idea = PLANNED.get(task, (title, ""))
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
+        # Word-wrapped labels in a fixed-width column: alignment flags on wrapped labels make Qt
+        # mis-measure their height (they overlapped).
+        column = QWidget()
+        column.setMaximumWidth(900)
+        inner = QVBoxLayout(column)
+        inner.setSpacing(18)
         for text, role in [(heading, "heading"), (idea, "idea"),
                            ("This demo is coming in a later version of Sequence Lab.", "note")]:
             label = QLabel(text)
             label.setObjectName(f"placeholder-{role}")
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setMaximumWidth(900)
-            if role == "heading":
-                font = label.font()
-                font.setPointSizeF(font.pointSizeF() * 1.8)
-                font.setBold(True)
-                label.setFont(font)
-            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+            font = label.font()
+            font.setPointSizeF(font.pointSizeF() * {"heading": 2.0, "idea": 1.3, "note": 1.0}[role])
+            font.setBold(role == "heading")
+            font.setItalic(role == "note")
+            label.setFont(font)
+            inner.addWidget(label)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 4)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(2)

@@ -1,0 +1,115 @@
+"""The GUI: QApplication, engine + bridge, warm-up, MainWindow; also --self-test and --screenshot."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from engine import __version__
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="seqlab", description="Sequence Lab (GUI). Headless commands: "
+                                "seqlab info|data|train|eval|predict|bench --help")
+    p.add_argument("--self-test", action="store_true",
+                   help="open every tab offscreen, run one prediction in each, exit 0/1")
+    p.add_argument("--screenshot", metavar="DIR",
+                   help="save one PNG per tab after a scripted demo input, then exit")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
+    p.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    return p.parse_args(argv)
+
+
+def settings():
+    """QSettings: the platform's usual place, or $SEQLAB_HOME/settings.ini (tests, portable use)."""
+    from PySide6.QtCore import QSettings
+    home = os.environ.get("SEQLAB_HOME")
+    if home:
+        return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("seqlab", "Sequence Lab")
+
+
+def run_gui(argv: list[str]) -> int:
+    args = _parse(argv)
+    if (args.self_test or args.screenshot) and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.bridge import EngineBridge
+    from desktop.main_window import MainWindow, start_warm_up
+    from engine.runtime import Engine
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Sequence Lab")
+    app.setOrganizationName("seqlab")
+    store = settings()
+    requested = args.device or os.environ.get("SEQLAB_DEVICE") or str(store.value("device", "auto"))
+    try:
+        engine = Engine(requested)
+    except ValueError as exc:            # e.g. a remembered 'cuda' on a machine without one
+        print(f"seqlab: {exc}; using auto", file=sys.stderr)
+        engine = Engine("auto")
+    bridge = EngineBridge(engine)
+    window = MainWindow(bridge, store)
+    window.show()
+    start_warm_up(window)
+    try:
+        if args.self_test:
+            return self_test(app, window)
+        if args.screenshot:
+            return screenshots(app, window, Path(args.screenshot))
+        return app.exec()
+    finally:
+        window.close()
+        engine.shutdown(wait=5.0)
+
+
+def _wait(app, predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def self_test(app, window, timeout: float = 120.0) -> int:
+    """Every tab: show it, run one real prediction through the engine; print a line each."""
+    failures = 0
+    for index, tab in enumerate(window.tabs):
+        window.tabs_widget.setCurrentIndex(index)
+        app.processEvents()
+        if not tab.built:
+            print(f"{tab.task:10s} placeholder (not built yet)")
+            continue
+        result: dict = {}
+        t0 = time.monotonic()
+        try:
+            tab.self_test(lambda ok, message: result.update(ok=ok, message=message))
+        except Exception as exc:  # noqa: BLE001 - a failing tab is a failed self-test, not a crash
+            result.update(ok=False, message=f"{type(exc).__name__}: {exc}")
+        if not _wait(app, lambda: bool(result), timeout):
+            result.update(ok=False, message=f"no answer within {timeout:.0f} s")
+        ok = bool(result.get("ok"))
+        failures += not ok
+        print(f"{tab.task:10s} {'ok  ' if ok else 'FAIL'} {time.monotonic() - t0:5.1f} s  {result.get('message', '')}")
+    print("self-test passed" if failures == 0 else f"self-test failed: {failures} tab(s)")
+    return 0 if failures == 0 else 1
+
+
+def screenshots(app, window, folder: Path, settle: float = 30.0) -> int:
+    """One PNG per tab after its scripted demo input, for the README."""
+    folder.mkdir(parents=True, exist_ok=True)
+    window.resize(1500, 950)
+    for index, tab in enumerate(window.tabs):
+        window.tabs_widget.setCurrentIndex(index)
+        tab.demo_input()
+        _wait(app, lambda: all(getattr(t, "finished", True) for t in tab.tickets.values()), settle)
+        _wait(app, lambda: False, 0.5)       # let the last results paint
+        path = folder / f"{index + 1:02d}_{tab.task}.png"
+        window.grab().save(str(path))
+        print(path)
+    return 0

@@ -1,0 +1,279 @@
+"""MainWindow: one tab per demo, the menus, the engine indicator, remembered settings."""
+from __future__ import annotations
+
+import importlib
+import traceback
+from typing import Optional
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, Slot
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel,
+                               QMainWindow, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from desktop import export, theme
+from desktop.bridge import EngineBridge
+from desktop.tabs.base import DemoTab, PlaceholderTab
+from desktop.widgets.model_card_view import card_html
+from engine import __version__, device as devices, tasks
+from engine.runtime import BACKGROUND
+
+ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
+
+
+def load_tab(task: str, bridge: EngineBridge) -> DemoTab:
+    """The task's tab if both its engine package and desktop/tabs/<task>.py exist, else a
+    placeholder; a tab that fails to build shows the error instead of taking the app down."""
+    title = tasks.TITLES[task]
+    if not tasks.is_built(task):
+        return PlaceholderTab(bridge, task, title)
+    try:
+        module = importlib.import_module(f"desktop.tabs.{task}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"desktop.tabs.{task}":
+            return PlaceholderTab(bridge, task, title)
+        raise
+    try:
+        return module.Tab(bridge)
+    except Exception as exc:  # noqa: BLE001 - one broken tab must not stop the others
+        traceback.print_exc()
+        tab = PlaceholderTab(bridge, task, title)
+        tab.layout().addWidget(QLabel(f"This tab could not start: {exc}"))
+        return tab
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, bridge: EngineBridge, settings: QSettings):
+        super().__init__()
+        self.bridge = bridge
+        self.settings = settings
+        self.setWindowTitle("Sequence Lab")
+        self.tabs_widget = QTabWidget()
+        self.tabs_widget.setDocumentMode(True)
+        self.setCentralWidget(self.tabs_widget)
+        self.tabs: list[DemoTab] = []
+        for task in tasks.TASK_NAMES:
+            tab = load_tab(task, bridge)
+            self.tabs.append(tab)
+            self.tabs_widget.addTab(tab, tasks.TITLES[task])
+        self.engine_label = QLabel("engine: warming up")
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self._zoom = float(settings.value("zoom", 1.0))
+        self._base_point_size = QApplication.font().pointSizeF()
+        self._build_menus()
+        bridge.engineState.connect(self.on_engine_state)
+        bridge.deviceChanged.connect(self.on_device_changed)
+        self._restore()
+
+    # -- menus -----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._add(file_menu, "Export figure as &PNG…", self.export_png, "Ctrl+E")
+        self._add(file_menu, "Export figure as &SVG…", self.export_svg, "Ctrl+Shift+E")
+        file_menu.addSeparator()
+        self._add(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        device_menu = bar.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_group.setExclusive(True)
+        for name in ["auto"] + devices.available():
+            action = QAction(name, self, checkable=True)
+            action.setData(name)
+            self.device_group.addAction(action)
+            device_menu.addAction(action)
+        self.device_group.triggered.connect(self.on_device_chosen)
+
+        view = bar.addMenu("&View")
+        self.presenter_action = self._add(view, "&Presenter mode (full screen)",
+                                          self.toggle_presenter, "F11")
+        self.presenter_action.setCheckable(True)
+        self._add(view, "Zoom &in", self.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        self._add(view, "Zoom in", self.zoom_in, "Ctrl+=")
+        self._add(view, "Zoom &out", self.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        self._add(view, "&Reset zoom", self.zoom_reset, "Ctrl+0")
+        view.addSeparator()
+        self.dark_action = self._add(view, "&Dark theme", self.toggle_theme, "Ctrl+Shift+D")
+        self.dark_action.setCheckable(True)
+
+        help_menu = bar.addMenu("&Help")
+        self._add(help_menu, "&About Sequence Lab", self.show_about)
+        self._add(help_menu, "&Model cards", self.show_model_cards)
+
+    def _add(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- settings ---------------------------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        dark = self.settings.value("theme", "light") == "dark"
+        self.dark_action.setChecked(dark)
+        theme.apply(dark)
+        self.apply_zoom(self._zoom)
+        chosen = str(self.settings.value("device", "auto"))
+        for action in self.device_group.actions():
+            action.setChecked(action.data() == chosen)
+        if not self.device_group.checkedAction():
+            self.device_group.actions()[0].setChecked(True)
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        for tab in self.tabs:
+            tab.shutdown()
+        super().closeEvent(event)
+
+    # -- engine state -------------------------------------------------------------------------
+    @Slot(str)
+    def on_engine_state(self, state: str) -> None:
+        self.engine_label.setText(f"engine: {state} ({self.bridge.engine.device})"
+                                  if state == "ready" else f"engine: {state}")
+
+    @Slot(str)
+    def on_device_changed(self, device: str) -> None:
+        self.engine_label.setText(f"engine: ready ({device})")
+        for tab in self.tabs:
+            tab.device_changed(device)
+
+    def on_device_chosen(self, action: QAction) -> None:
+        name = action.data()
+        try:
+            device = self.bridge.engine.set_device(name)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Device", str(exc))
+            return
+        self.settings.setValue("device", name)
+        self.bridge.deviceChanged.emit(device)
+
+    # -- view ---------------------------------------------------------------------------------
+    def toggle_presenter(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.presenter_action.setChecked(self.isFullScreen())
+
+    def apply_zoom(self, zoom: float) -> None:
+        """Scale every widget's font by `zoom`, keeping their relative sizes (headings stay big)."""
+        previous = getattr(self, "_applied_zoom", 1.0)
+        self._zoom = min(max(zoom, ZOOM_STEPS[0]), ZOOM_STEPS[-1])
+        font = QApplication.font()
+        font.setPointSizeF(self._base_point_size * self._zoom)
+        QApplication.setFont(font)
+        for widget in QApplication.allWidgets():
+            base = widget.property("seqlab_base_pt")
+            if base is None:                 # first seen: it was created at the previous zoom
+                base = widget.font().pointSizeF() / previous
+                widget.setProperty("seqlab_base_pt", base)
+            f = widget.font()
+            f.setPointSizeF(float(base) * self._zoom)
+            widget.setFont(f)
+        self._applied_zoom = self._zoom
+        self.settings.setValue("zoom", self._zoom)
+        self.statusBar().showMessage(f"zoom {self._zoom:.0%}", 1500)
+
+    def zoom(self) -> float:
+        return self._zoom
+
+    def zoom_in(self) -> None:
+        self.apply_zoom(next((z for z in ZOOM_STEPS if z > self._zoom + 1e-6), ZOOM_STEPS[-1]))
+
+    def zoom_out(self) -> None:
+        self.apply_zoom(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom - 1e-6), ZOOM_STEPS[0]))
+
+    def zoom_reset(self) -> None:
+        self.apply_zoom(1.0)
+
+    def toggle_theme(self) -> None:
+        dark = self.dark_action.isChecked()
+        theme.apply(dark)
+        self.settings.setValue("theme", "dark" if dark else "light")
+
+    # -- export ---------------------------------------------------------------------------------
+    def current_tab(self) -> DemoTab:
+        return self.tabs[self.tabs_widget.currentIndex()]
+
+    def export_png(self, path: Optional[str] = None) -> Optional[str]:
+        tab = self.current_tab()
+        path = path or QFileDialog.getSaveFileName(self, "Export figure", f"{tab.task}.png",
+                                                   "PNG image (*.png)")[0]
+        return self._export(export.save_png, path)
+
+    def export_svg(self, path: Optional[str] = None) -> Optional[str]:
+        tab = self.current_tab()
+        path = path or QFileDialog.getSaveFileName(self, "Export figure", f"{tab.task}.svg",
+                                                   "SVG image (*.svg)")[0]
+        return self._export(export.save_svg, path)
+
+    def _export(self, saver, path: str) -> Optional[str]:
+        if not path:
+            return None
+        try:
+            saver(self.current_tab().figure_widget(), path)
+        except OSError as exc:
+            QMessageBox.warning(self, "Export", f"Could not save {path}: {exc.strerror or exc}")
+            return None
+        self.statusBar().showMessage(f"saved {path}", 4000)
+        return path
+
+    # -- help -------------------------------------------------------------------------------------
+    def about_text(self) -> str:
+        import torch
+        return (f"<h2>Sequence Lab {__version__}</h2><p>The lecture “Deep learning for sequences”, "
+                f"live.</p><p>device: {self.bridge.engine.device}<br>torch: {torch.__version__}<br>"
+                f"demos built: {', '.join(tasks.built()) or 'none yet'}</p>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Sequence Lab", self.about_text())
+
+    def show_model_cards(self) -> None:
+        from engine import cards
+        found = cards.list_models()
+        body = "".join(f"<h3>{c.task}/{c.name}</h3>{card_html(c)}" for c in found) \
+            or "<p>No models are shipped or trained yet.</p>"
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Model cards")
+        label = QLabel(body)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        scroll = QScrollArea()
+        scroll.setWidget(label)
+        scroll.setWidgetResizable(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(scroll)
+        layout.addWidget(buttons)
+        dialog.resize(800, 600)
+        dialog.exec()
+
+
+def warm_up() -> str:
+    """Import torch and run a first forward + optimizer step (pulls in torch._dynamo, ~1.5 s),
+    on the background lane, so the first real job does not stall."""
+    import torch
+    model = torch.nn.Linear(8, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(torch.randn(4, 8)).pow(2).mean()
+    loss.backward()
+    opt.step()
+    return "ready"
+
+
+def start_warm_up(window: MainWindow) -> None:
+    assert QThread.currentThread() is window.thread()
+    window.bridge.submit(warm_up, lane=BACKGROUND, channel="app.warmup",
+                         on_done=window.bridge.engineState.emit,
+                         on_error=window.bridge.engineState.emit)
+
+
+__all__ = ["MainWindow", "start_warm_up", "QWidget"]

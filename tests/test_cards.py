@@ -1,0 +1,71 @@
+"""Model cards + safetensors store: round trip, atomic writes, corrupt and mismatched files."""
+import json
+
+import pytest
+import torch
+
+from engine import cards
+from engine.cards import ModelCard, ModelLoadError
+
+
+def _card(name="m"):
+    return ModelCard(task="classify", name=name, arch="test", config={"dim": 4},
+                     metrics={"accuracy": 0.5}, train_command="seqlab train classify")
+
+
+def test_round_trip(tmp_path):
+    tensors = {"w": torch.randn(3, 4), "ids": torch.arange(5)}
+    card = cards.save_model(tmp_path, tensors, _card())
+    assert card.params == 12 and card.bytes > 0 and len(card.sha256) == 64
+    loaded, card2 = cards.load_model(tmp_path / "m")
+    assert torch.equal(loaded["w"], tensors["w"]) and torch.equal(loaded["ids"], tensors["ids"])
+    assert card2.to_dict() == card.to_dict()
+    assert not list(tmp_path.glob("*.tmp"))           # no temp files left behind
+
+
+def test_corrupt_weights_give_a_clear_error(tmp_path):
+    cards.save_model(tmp_path, {"w": torch.zeros(2)}, _card())
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(path.read_bytes()[:-3] + b"xyz")
+    with pytest.raises(ModelLoadError, match="does not match its card"):
+        cards.load_model(tmp_path / "m")
+
+
+def test_garbage_file_without_checksum_is_reported_not_unpickled(tmp_path):
+    cards.save_model(tmp_path, {"w": torch.zeros(2)}, _card())
+    card = json.loads((tmp_path / "m.json").read_text())
+    card["sha256"] = ""
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    (tmp_path / "m.safetensors").write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(ModelLoadError, match="not a readable safetensors"):
+        cards.load_model(tmp_path / "m")
+
+
+def test_missing_and_broken_cards(tmp_path):
+    with pytest.raises(ModelLoadError, match="no model card"):
+        cards.load_model(tmp_path / "absent")
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(ModelLoadError, match="not valid JSON"):
+        cards.read_card(tmp_path / "bad.json")
+
+
+def test_find_model_prefers_the_users_trained_model(seqlab_home):
+    from engine import paths
+    user_dir = paths.user_models() / "classify"
+    cards.save_model(user_dir, {"w": torch.ones(1)}, _card("mine"))
+    assert cards.find_model("classify", "mine") == user_dir / "mine"
+    with pytest.raises(ModelLoadError, match="no classify model named 'nope'"):
+        cards.find_model("classify", "nope")
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "f.json"
+    cards.atomic_write_text(target, "old")
+
+    def boom(*_):
+        raise OSError("disk full")
+    monkeypatch.setattr(cards.os, "replace", boom)
+    with pytest.raises(OSError):
+        cards.atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert not list(tmp_path.glob(".f.json.*"))

@@ -1,0 +1,46 @@
+"""The CLI contract: exit codes, one-line errors, JSON output; run as a real subprocess."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def seqlab(*args, stdin=None, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "desktop.app", *args], capture_output=True,
+                          text=True, input=stdin, timeout=300, env=full_env)
+
+
+def test_info_json_lists_version_device_tasks_models():
+    r = seqlab("info", "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["device"] == "cpu" and info["version"]
+    assert set(info["tasks"]) == {"typeahead", "classify", "action", "caption", "translate",
+                                  "ocr", "vqa"}
+    for m in info["models"]:
+        assert m["params"] > 0 and m["train_command"].startswith("seqlab train")
+
+
+def test_data_list_json():
+    r = seqlab("data", "list", "--json")
+    assert r.returncode == 0
+    names = {row["name"] for row in json.loads(r.stdout)}
+    assert {"mnist", "sotu", "bible", "rotten-tomatoes"} <= names
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["train", "vqa"], 2, "error: the vqa demo is not built yet"),
+    (["eval", "nosuchtask"], 1, "error: unknown task 'nosuchtask'"),
+    (["predict"], 2, "which task?"),
+    (["data", "fetch", "nope"], 1, "unknown data source 'nope'"),
+    (["info", "--device", "tpu"], 1, "unknown device 'tpu'"),
+    (["data", "wrong"], 2, "invalid choice"),
+])
+def test_errors_are_one_line_without_traceback(args, code, message):
+    r = seqlab(*args)
+    assert r.returncode == code
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

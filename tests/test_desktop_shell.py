@@ -1,0 +1,164 @@
+"""The app shell with pytest-qt (offscreen): tabs, menus, zoom, theme, export, settings, bridge."""
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from desktop.bridge import EngineBridge
+from desktop.gui import settings
+from desktop.main_window import MainWindow, start_warm_up
+from engine import tasks
+from engine.runtime import BACKGROUND, Engine, Progress
+
+
+@pytest.fixture
+def bridge(qtbot):
+    engine = Engine("cpu")
+    yield EngineBridge(engine)
+    engine.shutdown(wait=5.0)
+
+
+@pytest.fixture
+def window(qtbot, bridge):
+    w = MainWindow(bridge, settings())
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_window_has_one_tab_per_demo_in_lecture_order(window):
+    assert window.windowTitle() == "Sequence Lab"
+    titles = [window.tabs_widget.tabText(i) for i in range(window.tabs_widget.count())]
+    assert titles == [tasks.TITLES[t] for t in tasks.TASK_NAMES]
+    import importlib.util
+    for tab in window.tabs:
+        has_tab_file = importlib.util.find_spec(f"desktop.tabs.{tab.task}") is not None
+        assert tab.built == (tasks.is_built(tab.task) and has_tab_file)
+
+
+def test_placeholder_explains_the_demo(window):
+    from PySide6.QtWidgets import QLabel
+    vqa = window.tabs[tasks.TASK_NAMES.index("vqa")]
+    assert not vqa.built
+    texts = " ".join(label.text() for label in vqa.findChildren(QLabel))
+    assert "program generator" in texts and "module network" in texts
+
+
+def test_warm_up_turns_the_indicator_ready(qtbot, window):
+    assert window.engine_label.text() == "engine: warming up"
+    start_warm_up(window)
+    qtbot.waitUntil(lambda: window.engine_label.text() == "engine: ready (cpu)", timeout=30000)
+
+
+def test_zoom_scales_fonts_and_is_remembered(qtbot, bridge, window):
+    label = window.engine_label
+    before = label.font().pointSizeF()
+    window.zoom_in()
+    window.zoom_in()
+    assert window.zoom() > 1.0
+    assert label.font().pointSizeF() == pytest.approx(before * window.zoom(), rel=0.02)
+    window.zoom_reset()
+    assert label.font().pointSizeF() == pytest.approx(before, rel=0.02)
+    window.zoom_out()
+    zoom = window.zoom()
+    window.close()
+    again = MainWindow(bridge, settings())
+    qtbot.addWidget(again)
+    assert again.zoom() == pytest.approx(zoom)
+
+
+def test_dark_theme_is_applied_and_remembered(qtbot, bridge, window):
+    from desktop import theme
+    window.dark_action.setChecked(True)
+    window.toggle_theme()
+    assert theme.is_dark()
+    window.close()
+    again = MainWindow(bridge, settings())
+    qtbot.addWidget(again)
+    assert again.dark_action.isChecked() and theme.is_dark()
+    again.dark_action.setChecked(False)
+    again.toggle_theme()
+    assert not theme.is_dark()
+
+
+def test_device_menu_lists_only_available_devices(window):
+    from engine import device
+    names = [a.data() for a in window.device_group.actions()]
+    assert names == ["auto"] + device.available()
+    cpu = next(a for a in window.device_group.actions() if a.data() == "cpu")
+    cpu.trigger()
+    assert window.bridge.engine.device == "cpu"
+    assert window.settings.value("device") == "cpu"
+
+
+def test_export_png_and_svg(tmp_path, window):
+    png = window.export_png(str(tmp_path / "fig.png"))
+    svg = window.export_svg(str(tmp_path / "fig.svg"))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in open(svg, "rb").read(2000)
+
+
+def test_export_to_an_unwritable_place_is_a_message_not_a_crash(monkeypatch, window):
+    from PySide6.QtWidgets import QMessageBox
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: shown.append(a[2]))
+    assert window.export_png("/nonexistent-dir/fig.png") is None
+    assert shown and "Could not save" in shown[0]
+
+
+def test_about_names_version_device_and_torch(window):
+    text = window.about_text()
+    assert "Sequence Lab 0.1.0" in text and "device: cpu" in text and "torch:" in text
+
+
+def test_bridge_calls_back_on_the_gui_thread(qtbot, bridge):
+    threads, results = [], []
+
+    def on_done(result):
+        threads.append(QThread.currentThread() is QApplication.instance().thread())
+        results.append(result)
+    bridge.submit(lambda: threading.current_thread().name, on_done=on_done)
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    assert results == ["seqlab-interactive"] and threads == [True]
+
+
+def test_bridge_throttles_progress_but_delivers_the_last_event(qtbot, bridge):
+    events, done = [], []
+
+    def train():
+        for i in range(1, 2001):
+            yield Progress(i, 2000)
+            time.sleep(0.0001)
+        return "ok"
+    bridge.submit(train, lane=BACKGROUND, on_progress=events.append, on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    assert done == ["ok"]
+    assert 1 <= len(events) < 2000 and events[-1].step == 2000
+
+
+def test_bridge_reports_failure_and_cancel(qtbot, bridge):
+    errors = []
+    bridge.submit(lambda: int("x"), on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert "invalid literal" in errors[0]
+
+    def forever():
+        while True:
+            time.sleep(0.01)
+            yield Progress(0, 1)
+    cancelled = []
+    t = bridge.submit(forever, lane=BACKGROUND, on_error=cancelled.append, on_progress=lambda e: None)
+    t.cancel()
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=5000)
+    assert cancelled == ["cancelled"]
+
+
+def test_self_test_command_exits_zero():
+    r = subprocess.run([sys.executable, "-m", "desktop.app", "--self-test"], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "self-test passed" in r.stdout
