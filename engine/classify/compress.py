@@ -1,0 +1,67 @@
+"""FastText.zip (Joulin et al. 2016): make a trained model ~10-100x smaller.
+
+  1. cutoff: keep only the `cutoff` input rows with the largest norms (rare n-grams and words
+     with small vectors barely move the average);
+  2. product-quantize the kept rows (k=256 centroids per sub-vector of `dsub` floats), optionally
+     quantizing each row's norm separately (qnorm) so directions use the codebooks well;
+  3. optionally retrain the output layer for a few epochs on top of the now-frozen quantized
+     input, which recovers most of the accuracy the quantization cost.
+The result is an ordinary FastText whose input is a QuantMatrix: prediction code is unchanged.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+
+from engine.classify.matrix import QuantMatrix
+from engine.classify.model import FastText
+
+
+@dataclass
+class CompressConfig:
+    dsub: int = 2               # floats per sub-vector (bytes per row = dim / dsub)
+    cutoff: int = 0             # keep this many rows with the largest norms (0 = all)
+    qnorm: bool = True          # quantize norms separately
+    retrain: bool = True        # retrain the output layer on the quantized input
+    epochs: int = 2             # retraining epochs
+    lr: float = 0.1             # retraining learning rate (decays linearly)
+    seed: int = 0
+
+
+def size_bytes(model: FastText) -> int:
+    """What the model costs to store: its tensors plus its vocabulary (as the card's JSON holds it)."""
+    return model.nbytes() + len(json.dumps(model.dict.words, ensure_ascii=False).encode("utf-8"))
+
+
+@torch.no_grad()
+def compress(model: FastText, cfg: CompressConfig, data=None) -> FastText:
+    """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining."""
+    E = model.input.weight.float()
+    kept = None
+    if 0 < cfg.cutoff < E.shape[0]:
+        norms = E.norm(dim=1)
+        norms[0] = float("inf")                         # always keep </s> (fastText keeps it too)
+        kept = torch.topk(norms, cfg.cutoff).indices.sort().values
+        E = E[kept]
+    quant = QuantMatrix.quantize(E, cfg.dsub, cfg.qnorm, kept, seed=cfg.seed)
+    small = FastText(model.config, model.dict, quant, model.loss.W.clone())
+    if cfg.retrain and data is not None and data.n:
+        _retrain_output(small, data, cfg)
+    return small
+
+
+def _retrain_output(model: FastText, data, cfg: CompressConfig) -> None:
+    """SGD on the output matrix only; the quantized input is fixed, so each h is computed once."""
+    h = model.input.bag(data.rows, data.offsets[:-1])                  # (n, dim)
+    target = model.loss.prepare(data.target)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    steps, B = cfg.epochs * ((data.n + 63) // 64), 64
+    t = 0
+    for _ in range(cfg.epochs):
+        order = torch.randperm(data.n, generator=gen)
+        for b in range(0, data.n, B):
+            idx = order[b:b + B]
+            model.loss.step(h[idx], target[idx], cfg.lr * (1 - t / steps), need_loss=False)
+            t += 1

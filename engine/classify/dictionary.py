@@ -1,0 +1,197 @@
+"""The dictionary: tokens -> rows of the input matrix, like fastText's src/dictionary.cc.
+
+A text becomes a bag of row ids:
+  * each in-vocabulary word (and the end-of-sentence token ``</s>``) has its own row;
+  * each word n-gram (n = 2..word_ngrams) is hashed into one of ``bucket`` extra rows
+    (fastText: h = h * 116049371 + hash(next word), over the FNV-1a hashes of the tokens,
+    so unknown words still take part in n-grams);
+  * optionally each character n-gram (minn..maxn) of "<word>" is hashed into the same buckets.
+Rows: [0, nwords) words, [nwords, nwords + bucket) hashed n-grams.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EOS = "</s>"
+LABEL_PREFIX = "__label__"
+NGRAM_MUL = np.uint64(116049371)
+_PUNCT = '.,!?;:()"`[]{}'            # split off from words (apostrophes stay: "isn't")
+
+
+def _split_punct(text: str) -> str:
+    for c in _PUNCT:                   # one C-speed replace per mark beats a regex by ~10x
+        if c in text:
+            text = text.replace(c, f" {c} ")
+    return text
+
+
+def normalize(text: str, lower: bool = True) -> str:
+    """The preprocessing applied before tokenizing (the same text is fed to the reference
+    fastText in `seqlab bench`): lowercase, punctuation split from words."""
+    if lower:
+        text = text.lower()
+    return " ".join(_split_punct(text).split())
+
+
+def tokenize(text: str) -> list[str]:
+    """fastText's tokenizer: split on whitespace, end with </s>."""
+    return text.split() + [EOS]
+
+
+def fnv1a(word: str) -> int:
+    """fastText's 32-bit FNV-1a over the UTF-8 bytes (each byte sign-extended like int8_t)."""
+    h = 2166136261
+    for b in word.encode("utf-8"):
+        h ^= (b | 0xFFFFFF00) if b >= 128 else b
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+_HASHES: dict[str, int] = {}
+
+
+def _hash_cached(word: str) -> int:
+    h = _HASHES.get(word)
+    if h is None:
+        if len(_HASHES) > 2_000_000:
+            _HASHES.clear()
+        h = _HASHES[word] = fnv1a(word)
+    return h
+
+
+def tokenize_all(texts: list[str], lower: bool = True) -> list[list[str]]:
+    """tokenize(normalize(t)) for many texts, with one regex pass over the joined corpus."""
+    corpus = "\n".join(t.replace("\n", " ") for t in texts)
+    if lower:
+        corpus = corpus.lower()
+    corpus = _split_punct(corpus)
+    return [line.split() + [EOS] for line in corpus.split("\n")] if texts else []
+
+
+def _as_int64_of_int32(h: np.ndarray) -> np.ndarray:
+    """uint32 hashes -> the sign-extended uint64 that fastText's `uint64_t h = int32_t` gives."""
+    return h.astype(np.uint32).view(np.int32).astype(np.int64).view(np.uint64)
+
+
+@dataclass
+class Dictionary:
+    words: list[str]                       # vocabulary, most frequent first
+    labels: list[str]                      # label names, most frequent first
+    label_counts: list[int]                # training examples per label (Huffman tree input)
+    word_ngrams: int = 2                   # longest word n-gram (1 = bag of words)
+    bucket: int = 200_000                  # hashed rows for n-grams
+    minn: int = 0                          # shortest char n-gram (0 = none)
+    maxn: int = 0                          # longest char n-gram
+    lower: bool = True                     # lowercase + split punctuation before tokenizing
+    word2id: dict = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.word2id = {w: i for i, w in enumerate(self.words)}
+        self._char_cache: dict[str, list[int]] = {}
+
+    @property
+    def nwords(self) -> int:
+        return len(self.words)
+
+    @property
+    def nrows(self) -> int:
+        return self.nwords + (self.bucket if self.word_ngrams > 1 or self.maxn > 0 else 0)
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def build(cls, texts: list[str], labels: list[list[str]], min_count: int = 1,
+              tokens: list[list[str]] | None = None, **options) -> "Dictionary":
+        if tokens is None:
+            tokens = tokenize_all(texts, options.get("lower", True))
+        words = collections.Counter(t for toks in tokens for t in toks)
+        counts = collections.Counter(l for ls in labels for l in ls)
+        vocab = sorted((w for w, c in words.items() if c >= min_count), key=lambda w: (-words[w], w))
+        names = sorted(counts, key=lambda l: (-counts[l], l))
+        return cls(vocab, names, [counts[l] for l in names], **options)
+
+    def to_dict(self) -> dict:
+        return {"words": self.words, "labels": self.labels, "label_counts": self.label_counts,
+                "word_ngrams": self.word_ngrams, "bucket": self.bucket, "minn": self.minn,
+                "maxn": self.maxn, "lower": self.lower}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Dictionary":
+        return cls(**d)
+
+    # -- text -> rows -------------------------------------------------------------------------
+    def _char_ngrams(self, word: str) -> list[int]:
+        if self.maxn <= 0 or word == EOS:
+            return []
+        if word not in self._char_cache:
+            w = f"<{word}>"
+            rows = [self.nwords + fnv1a(w[i:i + n]) % self.bucket
+                    for n in range(self.minn, self.maxn + 1) for i in range(len(w) - n + 1)]
+            self._char_cache[word] = rows
+        return self._char_cache[word]
+
+    def features(self, text: str) -> tuple[list[int], list[str]]:
+        """Row ids of a text and, for each, the n-gram it stands for (for explanations)."""
+        tokens = tokenize(normalize(text, self.lower))
+        rows, names = [], []
+        for tok in tokens:
+            i = self.word2id.get(tok)
+            if i is not None:
+                rows.append(i)
+                names.append(tok)
+            for r in self._char_ngrams(tok):
+                rows.append(r)
+                names.append(tok)
+        if self.word_ngrams > 1:
+            hashes = _as_int64_of_int32(np.array([_hash_cached(t) for t in tokens], dtype=np.uint64))
+            for n in range(2, self.word_ngrams + 1):
+                for start, r in zip(range(len(tokens)), self._ngram_rows(hashes, n)):
+                    rows.append(int(r))
+                    names.append(" ".join(tokens[start:start + n]))
+        return rows, names
+
+    def _ngram_rows(self, hashes: np.ndarray, n: int) -> np.ndarray:
+        """Bucket rows of all n-grams of one token sequence (vectorized over positions)."""
+        if len(hashes) < n:
+            return np.zeros(0, dtype=np.int64)
+        with np.errstate(over="ignore"):
+            h = hashes[: len(hashes) - n + 1].copy()
+            for j in range(1, n):
+                h = h * NGRAM_MUL + hashes[j: len(hashes) - n + 1 + j]
+        return (h % np.uint64(self.bucket)).astype(np.int64) + self.nwords
+
+    def encode(self, texts: list[str], tokens: list[list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Many texts -> (rows: int64 flat, offsets: int64 [n+1]) for nn.EmbeddingBag.
+
+        Vectorized over the whole corpus: one pass maps tokens to ids and hashes, then numpy
+        computes every n-gram hash at once (n-grams crossing a text boundary are dropped)."""
+        if tokens is None:
+            tokens = tokenize_all(texts, self.lower)
+        n = len(tokens)
+        lens = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
+        flat = [t for toks in tokens for t in toks]
+        doc = np.repeat(np.arange(n), lens)
+        get = self.word2id.get
+        ids = np.fromiter((get(t, -1) for t in flat), dtype=np.int64, count=len(flat))
+        parts_rows, parts_doc = [ids[ids >= 0]], [doc[ids >= 0]]
+        if self.maxn > 0:
+            chars = [self._char_ngrams(t) for t in flat]
+            parts_rows.append(np.fromiter((r for c in chars for r in c), dtype=np.int64))
+            parts_doc.append(np.repeat(doc, [len(c) for c in chars]))
+        if self.word_ngrams > 1:
+            hashes = _as_int64_of_int32(np.fromiter(map(_hash_cached, flat), dtype=np.uint64, count=len(flat)))
+            for k in range(2, self.word_ngrams + 1):
+                same = doc[: len(doc) - k + 1] == doc[k - 1:]          # n-gram inside one text
+                parts_rows.append(self._ngram_rows(hashes, k)[same])
+                parts_doc.append(doc[: len(doc) - k + 1][same])
+        rows, docs = np.concatenate(parts_rows), np.concatenate(parts_doc)
+        order = np.argsort(docs, kind="stable")                       # group rows by text
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(np.bincount(docs, minlength=n))
+        return rows[order], offsets
+
+    def label_ids(self, labels: list[list[str]]) -> list[list[int]]:
+        index = {l: i for i, l in enumerate(self.labels)}
+        return [[index[l] for l in ls if l in index] for ls in labels]

@@ -1,0 +1,163 @@
+"""Output layers and their sparse SGD steps, behind one factory (fastText's src/loss.cc).
+
+Each loss owns its output matrix ``W`` and knows two things:
+  * ``probs(h)``: label probabilities for hidden vectors h (B, dim) -> (B, nlabels);
+  * ``step(h, target, lr)``: one SGD step on W for a minibatch, returning (summed loss, grad_h),
+    where grad_h (B, dim) is already multiplied by the learning rate, ready to be added to the
+    input rows. Like fastText, the update is written out by hand (no autograd, no optimizer):
+    only the rows a minibatch touches are read and written.
+Targets: a LongTensor (B,) of label ids, or for one-vs-all a float multi-hot (B, nlabels).
+"""
+from __future__ import annotations
+
+import heapq
+
+import torch
+import torch.nn.functional as F
+
+
+class Loss:
+    name = ""
+    multilabel = False
+
+    def __init__(self, W: torch.Tensor):
+        self.W = W                      # (nout, dim) output matrix, updated in place
+
+    def probs(self, h: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def prepare(self, target: torch.Tensor) -> torch.Tensor:
+        """The training targets in the form `step` wants (done once, not per batch)."""
+        return target
+
+    def step(self, h, target, lr: float, need_loss: bool = True):
+        raise NotImplementedError
+
+    def logit_direction(self, label: int) -> torch.Tensor:
+        """A vector v with score(label) = v . h, for explanations (exact for a linear model)."""
+        raise NotImplementedError
+
+
+class SoftmaxLoss(Loss):
+    """Full softmax over all labels: O(nlabels) per example."""
+    name = "softmax"
+
+    def probs(self, h):
+        return torch.softmax(h @ self.W.T, dim=-1)
+
+    def prepare(self, target):
+        return F.one_hot(target, self.W.shape[0]).float()       # (n, C) one-hot rows
+
+    def step(self, h, target, lr, need_loss=True):
+        p = torch.softmax(torch.mm(h, self.W.t()), dim=1)       # (B, C)
+        loss = -(torch.log(p.clamp(min=1e-30)) * target).sum() if need_loss else None
+        G = p.sub_(target).mul_(-lr)                             # lr (y - p)
+        grad_h = torch.mm(G, self.W)                             # before W moves (fastText order)
+        self.W.addmm_(G.t(), h)                                  # W += lr (y - p) h^T
+        return loss, grad_h
+
+    def logit_direction(self, label):
+        # softmax is shift-invariant: explain the centered logit  l_c - mean_j l_j
+        return self.W[label] - self.W.mean(0)
+
+
+class OneVsAllLoss(Loss):
+    """One independent logistic regression per label (multi-label)."""
+    name = "ova"
+    multilabel = True
+
+    def probs(self, h):
+        return torch.sigmoid(h @ self.W.T)
+
+    def step(self, h, target, lr, need_loss=True):
+        s = torch.mm(h, self.W.t())                              # (B, C)
+        loss = F.binary_cross_entropy_with_logits(s, target, reduction="sum") if need_loss else None
+        G = (target - torch.sigmoid(s)).mul_(lr)
+        grad_h = G @ self.W
+        self.W.addmm_(G.T, h)
+        return loss, grad_h
+
+    def logit_direction(self, label):
+        return self.W[label]
+
+
+def huffman_paths(counts: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Huffman tree over label frequencies (fastText's HierarchicalSoftmaxLoss::buildTree).
+
+    Returns, per label, its root->leaf path as padded tensors of shape (C, D):
+    nodes (internal node index 0..C-2), codes (1 = right/'true' branch), mask (1 on the path).
+    Frequent labels get short paths, so the expected cost is O(log C) per example.
+    """
+    C = len(counts)
+    if C < 2:
+        raise ValueError("hierarchical softmax needs at least 2 labels")
+    parent, code = [0] * (2 * C - 1), [0] * (2 * C - 1)
+    heap = [(c, i) for i, c in enumerate(counts)]               # (count, node)
+    heapq.heapify(heap)
+    for node in range(C, 2 * C - 1):
+        c0, a = heapq.heappop(heap)
+        c1, b = heapq.heappop(heap)
+        parent[a], parent[b], code[b] = node, node, 1
+        heapq.heappush(heap, (c0 + c1, node))
+    paths = []
+    for leaf in range(C):
+        path, i = [], leaf
+        while i != 2 * C - 2:                                    # up to the root
+            path.append((parent[i] - C, code[i]))
+            i = parent[i]
+        paths.append(path[::-1])
+    D = max(len(p) for p in paths)
+    nodes = torch.zeros(C, D, dtype=torch.long)
+    codes = torch.zeros(C, D)
+    mask = torch.zeros(C, D)
+    for l, p in enumerate(paths):
+        for d, (n, c) in enumerate(p):
+            nodes[l, d], codes[l, d], mask[l, d] = n, c, 1.0
+    return nodes, codes, mask
+
+
+class HierarchicalSoftmaxLoss(Loss):
+    """Hierarchical softmax (Goodman 2001; Mikolov et al. 2013) over a Huffman tree of labels:
+    p(label | h) = prod over its path of sigmoid(+-w_node . h). W has one row per internal node."""
+    name = "hs"
+
+    def __init__(self, W, counts):
+        super().__init__(W)
+        self.nodes, self.codes, self.mask = huffman_paths(counts)   # (C, D) each
+        self.sign = (2 * self.codes - 1) * self.mask                # +1 / -1 on the path, 0 off it
+
+    def probs(self, h):
+        s = (h @ self.W.T)[:, self.nodes]                           # (B, C, D)
+        return (F.logsigmoid(s * self.sign) * self.mask).sum(-1).exp()
+
+    def step(self, h, target, lr, need_loss=True):
+        nodes, codes, mask = self.nodes[target], self.codes[target], self.mask[target]  # (B, D)
+        Wn = self.W[nodes]                                          # (B, D, dim)
+        s = torch.bmm(Wn, h[:, :, None]).squeeze(-1)                # (B, D)
+        loss = -(F.logsigmoid(s * self.sign[target])).sum() if need_loss else None
+        G = (codes - torch.sigmoid(s)).mul_(mask).mul_(lr)          # (B, D)
+        grad_h = torch.bmm(G[:, None, :], Wn).squeeze(1)            # (B, dim)
+        self.W.index_add_(0, nodes.flatten(), (G[:, :, None] * h[:, None, :]).flatten(0, 1))
+        return loss, grad_h
+
+    def logit_direction(self, label):
+        # log p is not linear in h; explain the summed signed path scores (linear in h)
+        return (self.sign[label][:, None] * self.W[self.nodes[label]]).sum(0)
+
+
+LOSSES = ("softmax", "hs", "ova")
+
+
+def output_rows(name: str, nlabels: int) -> int:
+    return nlabels - 1 if name == "hs" else nlabels
+
+
+def create_loss(name: str, W: torch.Tensor, counts: list[int]) -> Loss:
+    """The one switch that picks a loss (fastText's FastText::createLoss)."""
+    if name == "softmax":
+        return SoftmaxLoss(W)
+    if name == "hs":
+        return HierarchicalSoftmaxLoss(W, counts)
+    if name == "ova":
+        return OneVsAllLoss(W)
+    raise ValueError(f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")

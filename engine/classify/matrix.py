@@ -1,0 +1,124 @@
+"""The input matrix behind one lookup interface (fastText's Matrix / DenseMatrix / QuantMatrix):
+the model asks for the mean of some rows per text and never knows how rows are stored.
+
+Both kinds may be *pruned* (FastText.zip's cutoff): only the rows in ``kept`` (sorted original
+row ids) are stored, and looking up a dropped row simply leaves it out of the bag.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from engine.classify.quantizer import ProductQuantizer
+
+
+class Matrix:
+    kept: torch.Tensor | None = None      # sorted original row ids kept after a cutoff, or None
+
+    def remap(self, rows: torch.Tensor, offsets: torch.Tensor):
+        """Original row ids -> stored ones, dropping pruned rows (offsets shrink to match)."""
+        if self.kept is None:
+            return rows, offsets
+        pos = torch.searchsorted(self.kept, rows).clamp(max=len(self.kept) - 1)
+        hit = self.kept[pos] == rows
+        csum = torch.cat([torch.zeros(1, dtype=torch.long), hit.long().cumsum(0)])
+        return pos[hit], csum[offsets]
+
+    def bag(self, rows: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Mean of the rows of each bag: rows (N,), offsets (B,) start of each bag -> (B, dim)."""
+        raise NotImplementedError
+
+    def rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """The (decoded) vectors of some original row ids; dropped rows come back as zeros."""
+        raise NotImplementedError
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors().values())
+
+    def tensors(self) -> dict:
+        raise NotImplementedError
+
+
+class DenseMatrix(Matrix):
+    def __init__(self, weight: torch.Tensor, kept: torch.Tensor | None = None):
+        self.weight = weight                                        # (nrows, dim) float
+        self.kept = kept
+        self.dim = weight.shape[1]
+
+    def bag(self, rows, offsets):
+        rows, offsets = self.remap(rows, offsets)
+        return F.embedding_bag(rows, self.weight, offsets, mode="mean")
+
+    def rows(self, rows):
+        if self.kept is None:
+            return self.weight[rows].float()
+        pos = torch.searchsorted(self.kept, rows).clamp(max=len(self.kept) - 1)
+        return self.weight[pos].float() * (self.kept[pos] == rows)[:, None]
+
+    def tensors(self):
+        t = {"input.weight": self.weight}
+        if self.kept is not None:
+            t["input.kept"] = self.kept.to(torch.int32)
+        return t
+
+
+class QuantMatrix(Matrix):
+    """Rows stored as product-quantization codes (+ optionally a quantized norm per row)."""
+
+    def __init__(self, pq: ProductQuantizer, codes: torch.Tensor, norm_pq: ProductQuantizer | None = None,
+                 norm_codes: torch.Tensor | None = None, kept: torch.Tensor | None = None):
+        self.pq, self.codes = pq, codes                             # codes (nrows, nsubq) uint8
+        self.norm_pq, self.norm_codes = norm_pq, norm_codes         # (nrows, 1) uint8 or None
+        self.kept = kept
+        self.dim = pq.dim
+
+    @classmethod
+    def quantize(cls, weight: torch.Tensor, dsub: int, qnorm: bool = False, kept=None, seed: int = 0):
+        weight = weight.float()
+        norm_pq = norm_codes = None
+        if qnorm:                                                   # unit directions + 1-d PQ of norms
+            norms = weight.norm(dim=1, keepdim=True).clamp(min=1e-8)
+            weight = weight / norms
+            norm_pq = ProductQuantizer(1, 1).train(norms, seed=seed)
+            norm_codes = norm_pq.encode(norms)
+        pq = ProductQuantizer(weight.shape[1], dsub).train(weight, seed=seed)
+        return cls(pq, pq.encode(weight), norm_pq, norm_codes, kept)
+
+    def _decode_stored(self, pos: torch.Tensor) -> torch.Tensor:
+        x = self.pq.decode(self.codes[pos])
+        if self.norm_pq is not None:
+            x = x * self.norm_pq.decode(self.norm_codes[pos])
+        return x
+
+    def bag(self, rows, offsets):
+        rows, offsets = self.remap(rows, offsets)
+        vectors = self._decode_stored(rows)                         # (N, dim) only the rows used
+        return F.embedding_bag(torch.arange(len(rows)), vectors, offsets, mode="mean")
+
+    def rows(self, rows):
+        if self.kept is None:
+            return self._decode_stored(rows)
+        pos = torch.searchsorted(self.kept, rows).clamp(max=len(self.kept) - 1)
+        return self._decode_stored(pos) * (self.kept[pos] == rows)[:, None]
+
+    def tensors(self):
+        t = {"input.codes": self.codes, "input.centroids": self.pq.centroids}
+        if self.norm_pq is not None:
+            t["input.norm_codes"] = self.norm_codes
+            t["input.norm_centroids"] = self.norm_pq.centroids
+        if self.kept is not None:
+            t["input.kept"] = self.kept.to(torch.int32)
+        return t
+
+
+def matrix_from_tensors(t: dict, dim: int) -> Matrix:
+    kept = t["input.kept"].long() if "input.kept" in t else None
+    if "input.weight" in t:
+        return DenseMatrix(t["input.weight"].float(), kept)
+    cents = t["input.centroids"].float()
+    pq = ProductQuantizer(dim, cents.shape[2], cents.shape[1], cents)
+    norm_pq = None
+    if "input.norm_centroids" in t:
+        nc = t["input.norm_centroids"].float()
+        norm_pq = ProductQuantizer(1, 1, nc.shape[1], nc)
+    return QuantMatrix(pq, t["input.codes"], norm_pq, t.get("input.norm_codes"), kept)

@@ -1,0 +1,108 @@
+"""fastText for classification (Joulin et al. 2016): embed the features of a text (words and
+hashed n-grams), average them into one hidden vector h, and score labels with a linear layer.
+
+    h = mean_{r in rows(text)} E[r]                 (dim,)    nn.EmbeddingBag, mode="mean"
+    p(label | text) = loss.probs(h)                 softmax / hierarchical softmax / one-vs-all
+
+Word order is lost in the average, partially remedied by the n-gram rows. Because the model is
+linear in the rows, the score of a label splits exactly into one term per feature:
+    score_c = v_c . h = sum_r (v_c . E[r]) / n      -> `explain()`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from engine.classify.dictionary import Dictionary
+from engine.classify.losses import create_loss, output_rows
+from engine.classify.matrix import DenseMatrix, Matrix, matrix_from_tensors
+
+MAX_CHARS = 20_000        # longer texts are truncated (with a notice) before prediction
+
+
+@dataclass
+class FastTextConfig:
+    dim: int = 10                 # size of the word / n-gram vectors (and of h)
+    word_ngrams: int = 2          # longest word n-gram; 1 = plain bag of words
+    bucket: int = 200_000         # hashed rows shared by all n-grams
+    minn: int = 0                 # shortest character n-gram (0 = none, fastText's supervised default)
+    maxn: int = 0                 # longest character n-gram
+    loss: str = "softmax"         # softmax | hs (hierarchical softmax) | ova (one-vs-all, multi-label)
+    min_count: int = 1            # words seen fewer times are dropped from the vocabulary
+    lower: bool = True            # lowercase and split punctuation first
+
+
+class FastText:
+    def __init__(self, config: FastTextConfig, dictionary: Dictionary, input: Matrix, W: torch.Tensor):
+        self.config = config
+        self.dict = dictionary
+        self.input = input                                          # (nrows, dim) lookup
+        self.loss = create_loss(config.loss, W, dictionary.label_counts)
+
+    @classmethod
+    def create(cls, config: FastTextConfig, dictionary: Dictionary, seed: int = 0) -> "FastText":
+        """fastText's init: input uniform(-1/dim, 1/dim), output zeros."""
+        gen = torch.Generator().manual_seed(seed)
+        E = torch.empty(dictionary.nrows, config.dim).uniform_(-1 / config.dim, 1 / config.dim, generator=gen)
+        W = torch.zeros(output_rows(config.loss, len(dictionary.labels)), config.dim)
+        return cls(config, dictionary, DenseMatrix(E), W)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.dict.labels
+
+    # -- inference ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def probs_rows(self, rows: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        """Label probabilities for encoded texts: rows (N,), offsets (B,) -> (B, nlabels)."""
+        return self.loss.probs(self.input.bag(rows, offsets))
+
+    def probs_texts(self, texts: list[str]) -> torch.Tensor:
+        rows, offsets = self.dict.encode(texts)
+        return self.probs_rows(torch.from_numpy(rows), torch.from_numpy(offsets[:-1]))
+
+    @torch.no_grad()
+    def predict(self, text: str, k: int = 1) -> list[tuple[str, float]]:
+        """Top-k (label, probability) for one text."""
+        p = self.probs_texts([text[:MAX_CHARS]])[0]
+        top = torch.topk(p, min(k, len(p)))
+        return [(self.labels[i], float(v)) for v, i in zip(top.values, top.indices)]
+
+    @torch.no_grad()
+    def explain(self, text: str, label: int | None = None) -> list[tuple[str, float]]:
+        """(n-gram, contribution to the label's score) for every feature of the text, in text
+        order; the contributions sum exactly to the score (see the module docstring)."""
+        rows, names = self.dict.features(text[:MAX_CHARS])
+        if not rows:
+            return []
+        if label is None:
+            label = self.predict(text)[0][0]
+            label = self.labels.index(label)
+        vecs = self.input.rows(torch.tensor(rows))                  # (n, dim)
+        if self.input.kept is not None:                             # pruned rows are not in the bag
+            keep = vecs.abs().sum(1) > 0
+            names = [n for n, k in zip(names, keep.tolist()) if k]
+            vecs = vecs[keep]
+        if len(names) == 0:
+            return []
+        contrib = vecs @ self.loss.logit_direction(label) / len(names)
+        return list(zip(names, contrib.tolist()))
+
+    # -- weights ------------------------------------------------------------------------------
+    def tensors(self) -> dict:
+        return {**self.input.tensors(), "output.weight": self.loss.W}
+
+    @classmethod
+    def from_tensors(cls, tensors: dict, config: dict, dictionary: dict) -> "FastText":
+        cfg = FastTextConfig(**config)
+        d = Dictionary.from_dict(dictionary)
+        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float())
+
+    def copy(self) -> "FastText":
+        """A frozen copy for the interactive lane (training keeps mutating the original)."""
+        t = {k: v.clone() for k, v in self.tensors().items()}
+        return FastText.from_tensors(t, asdict(self.config), self.dict.to_dict())
+
+    def nbytes(self) -> int:
+        return self.input.nbytes() + self.loss.W.numel() * 4

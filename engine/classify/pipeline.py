@@ -1,0 +1,152 @@
+"""What the CLI and the tab both call: load a model, train one from a data set and save it,
+predict with explanations, evaluate, compress. No Qt, no argparse."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from engine import cards, paths
+from engine.classify import data as datasets
+from engine.classify.compress import CompressConfig, compress, size_bytes
+from engine.classify.dictionary import Dictionary, tokenize_all
+from engine.classify.metrics import evaluate_probs
+from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
+from engine.classify.trainer import Encoded, TrainConfig, accuracy, train
+
+TASK = "classify"
+MAX_EXPLAIN = 400            # contributions listed per prediction (a 1 MB paste has ~200k)
+
+
+@dataclass
+class Options:
+    """Everything `seqlab train classify` accepts (names match the CLI flags)."""
+    data: str = "sentiment"     # data set name or a file path
+    name: str = ""              # model name (default: the data set's name)
+    dim: int = 10
+    epochs: int = 10
+    lr: float = 0.5
+    word_ngrams: int = 2
+    bucket: int = 200_000
+    minn: int = 0
+    maxn: int = 0
+    loss: str = "softmax"
+    min_count: int = 1
+    threads: int = 1
+    batch: int = 64
+    seed: int = 0
+    half: bool = False          # store the input matrix as float16 (halves the file)
+    out: str | None = None      # folder; default the user's models folder
+
+    def command(self) -> str:
+        """The exact `seqlab train` command that reproduces this model."""
+        parts = ["seqlab", "train", TASK]
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "out" or v == f.default:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            parts += [flag] if isinstance(v, bool) else [flag, str(v)]
+        if self.out:
+            parts += ["--out", self.out]
+        return " ".join(shlex.quote(p) for p in parts)
+
+
+def load(name: str) -> FastText:
+    """A saved model by name (user models first, then shipped ones); ModelLoadError if unusable."""
+    path = cards.find_model(TASK, name)
+    tensors, card = cards.load_model(path)
+    try:
+        return FastText.from_tensors(tensors, card.config["model"], card.extra["dictionary"])
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise cards.ModelLoadError(f"{path.name} is not a usable classify model ({exc})") from None
+
+
+def load_with_card(name: str):
+    path = cards.find_model(TASK, name)
+    return load(name), cards.read_card(path)
+
+
+def train_model(opt: Options):
+    """Generator of Progress; trains on opt.data and saves weights + card; returns the card.
+    Nothing is written until training completes, so a cancelled run keeps the previous model."""
+    t0 = time.perf_counter()
+    ds = datasets.load(opt.data)
+    if len(ds.train) == 0:
+        raise ValueError(f"{opt.data}: no training examples")
+    cfg = FastTextConfig(dim=opt.dim, word_ngrams=opt.word_ngrams, bucket=opt.bucket, minn=opt.minn,
+                         maxn=opt.maxn, loss=opt.loss, min_count=opt.min_count)
+    if cfg.loss not in ("softmax", "hs", "ova"):
+        raise ValueError(f"unknown loss {cfg.loss!r}; use softmax, hs or ova")
+    if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
+        raise ValueError("dim, bucket and word-ngrams must be at least 1")
+    tokens = tokenize_all(ds.train.texts)
+    d = Dictionary.build(ds.train.texts, ds.train.labels, min_count=cfg.min_count, tokens=tokens,
+                         word_ngrams=cfg.word_ngrams, bucket=cfg.bucket, minn=cfg.minn, maxn=cfg.maxn)
+    if len(d.labels) < 2:
+        raise ValueError(f"{opt.data} has only {len(d.labels)} label(s): a classifier needs at least 2")
+    model = FastText.create(cfg, d, seed=opt.seed)
+    train_set = Encoded.make(model, ds.train.texts, d.label_ids(ds.train.labels), tokens)
+    valid = Encoded.make(model, ds.valid.texts, d.label_ids(ds.valid.labels)) if len(ds.valid) else None
+    tcfg = TrainConfig(epochs=opt.epochs, lr=opt.lr, threads=opt.threads, batch=opt.batch, seed=opt.seed)
+    stats = yield from train(model, train_set, tcfg, valid)
+    metrics = evaluate_split(model, ds.test)
+    metrics = {"accuracy": metrics["accuracy"], "n_test": metrics["n"],
+               "valid_accuracy": round(accuracy(model, valid), 4) if valid else None,
+               "train_seconds": round(stats["seconds"], 3)}
+    name = opt.name or (opt.data if opt.data in datasets.DATASETS else "custom")
+    card = cards.ModelCard(task=TASK, name=name, arch="fasttext", config={
+        "model": asdict(cfg), "train": asdict(tcfg)}, metrics=metrics, data={"dataset": opt.data, **ds.source},
+        train_command=Options(**{**asdict(opt), "name": name}).command(),
+        seconds=round(time.perf_counter() - t0, 2), device="cpu",
+        extra={"dictionary": d.to_dict()})
+    out = opt.out or (paths.user_models() / TASK)
+    return save(model, card, out, half=opt.half)
+
+
+def save(model: FastText, card: cards.ModelCard, out, half: bool = False) -> cards.ModelCard:
+    tensors = model.tensors()
+    if half and "input.weight" in tensors:
+        tensors["input.weight"] = tensors["input.weight"].half()
+    card.extra = {**card.extra, "dictionary": model.dict.to_dict()}
+    return cards.save_model(out, tensors, card)
+
+
+def evaluate_split(model: FastText, split: datasets.Split) -> dict:
+    probs = model.probs_texts(split.texts) if len(split) else torch.zeros(0, len(model.labels))
+    return evaluate_probs(probs, model.dict.label_ids(split.labels), model.labels)
+
+
+def predict(model: FastText, text: str, k: int = 5) -> dict:
+    """One JSON-able prediction: label, probs (top k), contributions (n-gram -> weight)."""
+    if "\x00" in text:
+        return {"label": None, "probs": {}, "contributions": [], "hint": "this looks like binary data, not text"}
+    if not text.strip():
+        return {"label": None, "probs": {}, "contributions": [], "hint": "empty text: type a sentence to classify"}
+    out = {}
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS]
+        out["notice"] = f"text truncated to its first {MAX_CHARS:,} characters"
+    top = model.predict(text, k=max(k, 1))
+    label = model.labels.index(top[0][0])
+    contrib = model.explain(text, label)[:MAX_EXPLAIN]
+    return {"label": top[0][0], "probs": {l: round(p, 4) for l, p in top},
+            "contributions": [{"ngram": n, "weight": round(w, 4)} for n, w in contrib], **out}
+
+
+def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, retrain_set=None) -> dict:
+    """Compress `model`; returns {"model", "bytes", "accuracy"} on the data set's test split."""
+    ds = datasets.load(data_name)
+    if cfg.retrain and retrain_set is None:
+        retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
+    small = compress(model, cfg, retrain_set if cfg.retrain else None)
+    return {"model": small, "bytes": size_bytes(small),
+            "accuracy": evaluate_split(small, ds.test)["accuracy"]}
+
+
+def default_threads() -> int:
+    return max(1, min(4, (os.cpu_count() or 1)))

@@ -1,0 +1,85 @@
+"""`seqlab train|eval|predict|bench classify`: the CLI face of the fastText rebuild.
+
+    seqlab train classify --data sentiment --epochs 10 --out assets/models/classify
+    seqlab eval classify [--model sentiment] [--data vader-amazon] --json
+    seqlab predict classify [--model sentiment] --json "not good" "good"   ('-' reads stdin)
+    seqlab bench classify --json          seqlab vs fastText-wheel, same split, same settings
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from engine.classify import pipeline
+from engine.classify.data import DATASETS
+
+
+def _add_train_options(p, defaults: pipeline.Options):
+    p.add_argument("--data", default=defaults.data,
+                   help=f"{', '.join(DATASETS)}, or a fastText/CSV file (default %(default)s)")
+    p.add_argument("--dim", type=int, default=defaults.dim, help="vector size (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--lr", type=float, default=defaults.lr, help="initial learning rate, decays linearly")
+    p.add_argument("--word-ngrams", type=int, default=defaults.word_ngrams, help="1 = bag of words")
+    p.add_argument("--bucket", type=int, default=defaults.bucket, help="hashed n-gram rows")
+    p.add_argument("--loss", choices=["softmax", "hs", "ova"], default=defaults.loss)
+    p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
+    p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+
+
+class ClassifyTask:
+    name = "classify"
+    title = "Text classification"
+    default_model = "sentiment"
+
+    def add_arguments(self, command, p):
+        d = pipeline.Options()
+        if command == "train":
+            _add_train_options(p, d)
+            p.add_argument("--name", default="", help="model name (default: the data set's name)")
+            p.add_argument("--minn", type=int, default=d.minn, help="shortest char n-gram (0 = none)")
+            p.add_argument("--maxn", type=int, default=d.maxn, help="longest char n-gram")
+            p.add_argument("--min-count", type=int, default=d.min_count)
+            p.add_argument("--half", action="store_true", help="store the input matrix as float16")
+        elif command == "eval":
+            p.add_argument("--data", default=None, help="data set to evaluate on (default: the model's)")
+            p.add_argument("--split", choices=["test", "valid", "train"], default="test")
+        elif command == "predict":
+            p.add_argument("-k", "--top", type=int, default=5, help="labels per prediction")
+            p.add_argument("--fasttext-format", action="store_true",
+                           help="print fastText's `__label__x prob` lines instead of JSON")
+        elif command == "bench":
+            _add_train_options(p, dataclasses.replace(d, threads=2, epochs=10))
+            p.add_argument("--repeat", type=int, default=3, help="timed trainings of each (median)")
+            p.add_argument("--hs-data", default="bible", help="many-label set for softmax vs hs ('' to skip)")
+            p.add_argument("--hs-epochs", type=int, default=5)
+
+    def train(self, args):
+        fields = {f.name for f in dataclasses.fields(pipeline.Options)}
+        opt = pipeline.Options(**{k: v for k, v in vars(args).items() if k in fields})
+        return pipeline.train_model(opt)
+
+    def evaluate(self, args):
+        from engine.classify import data as datasets
+        model, card = pipeline.load_with_card(args.model)
+        name = args.data or (card.data.get("file") if card.data.get("source") == "file" else None) \
+            or (args.model if args.model in datasets.DATASETS else "sentiment")
+        ds = datasets.load(name)
+        result = pipeline.evaluate_split(model, getattr(ds, args.split))
+        return {"accuracy": result["accuracy"], "n": result["n"], "split": args.split, "data": name,
+                "model": args.model, "recall_at_1": result["recall_at_1"], "f1": result["f1"]}
+
+    def predict(self, args, inputs):
+        model = pipeline.load(args.model)
+        for text in inputs:
+            out = pipeline.predict(model, text, k=args.top)
+            if getattr(args, "fasttext_format", False):
+                out = {"fasttext": " ".join(f"__label__{l} {p:.5f}" for l, p in out["probs"].items())}
+            yield out
+
+    def bench(self, args):
+        from engine.classify.bench import run
+        return run(args)
+
+
+TASK = ClassifyTask()
