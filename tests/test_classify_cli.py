@@ -1,0 +1,87 @@
+"""The CLI contract of `seqlab ... classify` on the shipped models (no Qt)."""
+import io
+import json
+import shutil
+
+import pytest
+
+from engine import cards, paths
+from engine.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_json_per_text_with_probs_and_contributions(capsys):
+    code, out, err = run(capsys, "predict", "classify", "--json", "a wonderful, moving film", "dull and boring")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+    assert abs(sum(rows[0]["probs"].values()) - 1) < 1e-3
+    assert {"ngram", "weight"} <= set(rows[0]["contributions"][0])
+    assert any(c["ngram"] == "wonderful" for c in rows[0]["contributions"])
+
+
+def test_predict_reads_stdin_with_dash(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("great fun\n\nterrible mess\n"))
+    code, out, _ = run(capsys, "predict", "classify", "--json", "-")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert rows[0]["label"] == "positive" and rows[1]["label"] is None and "hint" in rows[1]
+
+
+def test_bag_of_words_model_is_shipped_too(capsys):
+    code, out, _ = run(capsys, "predict", "classify", "--model", "sentiment-bow", "--json", "good")
+    assert code == 0 and json.loads(out)["label"] == "positive"
+
+
+def test_eval_reports_accuracy_on_the_test_split(capsys):
+    code, out, err = run(capsys, "eval", "classify", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["split"] == "test" and result["n"] > 1000 and result["accuracy"] > 0.7
+
+
+def test_corrupt_weights_give_one_line(capsys):
+    src = cards.find_model("classify", "sentiment")
+    user = paths.user_models() / "classify"
+    user.mkdir(parents=True)
+    shutil.copy(src.with_suffix(".json"), user / "sentiment.json")
+    (user / "sentiment.safetensors").write_bytes(b"garbage")
+    code, out, err = run(capsys, "predict", "classify", "--json", "good")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "sha256" in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["predict", "classify", "--model", "nope", "--json", "x"], "no classify model named 'nope'"),
+    (["train", "classify", "--data", "no-such-set"], "unknown data set"),
+    (["train", "classify", "--data", "/no/such/file.txt"], "no such file"),
+])
+def test_errors_are_one_readable_line(capsys, argv, needle):
+    code, _, err = run(capsys, *argv)
+    assert code != 0 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_on_a_user_file_then_predict_with_it(capsys, tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text("text,label\n" + "".join(f"spam offer {i},spam\nhello friend {i},ham\n" for i in range(40)))
+    code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "5", "--bucket", "1000", "--json")
+    assert code == 0, err
+    assert json.loads(out)["name"] == "custom"
+    code, out, _ = run(capsys, "predict", "classify", "--model", "custom", "--json", "spam offer")
+    assert json.loads(out)["label"] == "spam"
+
+
+@pytest.mark.slow
+def test_shipped_model_reproduces_from_its_train_command(capsys, tmp_path):
+    card = cards.read_card(cards.find_model("classify", "sentiment"))
+    argv = card.train_command.split()[1:]
+    argv[argv.index("--out") + 1] = str(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    again = cards.read_card(tmp_path / "sentiment")
+    assert again.metrics["accuracy"] == card.metrics["accuracy"]

@@ -1,0 +1,91 @@
+"""The Text classification tab with pytest-qt (offscreen), on the shipped models."""
+import pytest
+
+from desktop.bridge import EngineBridge
+from desktop.tabs.classify import BIGRAMS, BOW, Tab
+from engine.runtime import Engine
+
+
+@pytest.fixture
+def tab(qtbot):
+    engine = Engine("cpu")
+    t = Tab(EngineBridge(engine))
+    qtbot.addWidget(t)
+    qtbot.waitUntil(lambda: BIGRAMS in t.models and BOW in t.models, timeout=20000)
+    yield t
+    t.shutdown()
+    engine.shutdown()
+
+
+def test_typing_predicts_live_with_bars_and_highlights(qtbot, tab):
+    tab.editor.setPlainText("a wonderful, moving film")
+    qtbot.waitUntil(lambda: tab.result.text().startswith("positive"), timeout=10000)
+    assert tab.bars.items()[0][0] == "positive"
+    words = dict(tab.words.spans())
+    assert words["wonderful"] > 0
+    tab.editor.setPlainText("   ")
+    qtbot.waitUntil(lambda: "Type a sentence" in tab.hint.text(), timeout=5000)
+
+
+def test_toggle_switches_between_bag_of_words_and_bigrams(qtbot, tab):
+    tab.bow_button.setChecked(True)
+    assert tab.current == BOW and tab.slot.get() is tab.models[BOW][0]
+    tab.editor.setPlainText("not good")
+    qtbot.waitUntil(lambda: bool(tab.words.spans()), timeout=10000)
+    assert tab.ngrams.spans() == []                      # no bigram features in this model
+    tab.bigram_button.setChecked(True)
+    assert tab.current == BIGRAMS
+    qtbot.waitUntil(lambda: ("not good" in dict(tab.ngrams.spans())), timeout=10000)
+
+
+def test_huge_paste_is_truncated_with_a_notice(qtbot, tab):
+    tab.editor.setPlainText("great fun " * 120_000)        # ~1.2 MB
+    qtbot.waitUntil(lambda: "first" in tab.hint.text(), timeout=15000)
+    assert tab.result.text().startswith("positive")
+
+
+def test_self_test_runs_a_real_prediction(qtbot, tab):
+    results = []
+    tab.self_test(lambda ok, msg: results.append((ok, msg)))
+    qtbot.waitUntil(lambda: bool(results), timeout=15000)
+    assert results[0][0], results[0][1]
+
+
+def test_training_on_own_file_then_cancel_keeps_previous_model(qtbot, tab, tmp_path):
+    f = tmp_path / "spam.txt"
+    f.write_text("".join(f"__label__spam buy cheap pills {i}\n__label__ham see you at lunch {i}\n"
+                         for i in range(300)))
+    before = tab.slot.get()
+    tab.training.set_own_file(str(f))
+    tab.training.set_value("epochs", 2)
+    tab.training.set_value("bucket", 2000)
+    tab.training.set_value("threads", 1)
+    tab.training.train_button.click()
+    qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+    assert "saved my-spam" in tab.training.status.text()
+    qtbot.waitUntil(lambda: "my-spam" in tab.models, timeout=10000)
+    assert tab.current == "my-spam"
+    # now a long run, cancelled: the model in use stays the one before
+    tab.training.set_value("epochs", 200)
+    tab.training.set_value("threads", 2)
+    kept = tab.slot.get()
+    tab.training.train_button.click()
+    qtbot.wait(300)
+    tab.training.cancel_button.click()
+    qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+    assert "previous model is kept" in tab.training.status.text()
+    assert tab.slot.get() is kept and kept is not before
+
+
+def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
+    tab.compression.dsub.setCurrentText("5")
+    tab.compression.cutoff.setValue(3000)
+    tab.compression.retrain.setChecked(False)
+    tab.compression.run_button.click()
+    qtbot.waitUntil(lambda: tab.compression.run_button.isEnabled() and "KB" in tab.compression.status.text(),
+                    timeout=60000)
+    assert len(tab.compression._spots) == 2              # dense + compressed
+    tab.compression.use_live.setChecked(True)
+    assert tab.slot.get() is tab._compressed
+    tab.editor.setPlainText("a wonderful film")
+    qtbot.waitUntil(lambda: tab.result.text().startswith("positive"), timeout=10000)
