@@ -5,7 +5,7 @@
     ops.py   forward score (log semiring, differentiable), Viterbi (tropical) and n-best paths
 """
 from engine.lattice.fsa import EPSILON, Acceptor, intersect, linear_chain, trim
-from engine.lattice.ops import forward_score, nbest, path_labels, path_score, viterbi
+from engine.lattice.ops import forward_score, forward_value, nbest, path_labels, path_score, viterbi
 
-__all__ = ["EPSILON", "Acceptor", "intersect", "linear_chain", "trim", "forward_score", "viterbi",
+__all__ = ["EPSILON", "Acceptor", "intersect", "linear_chain", "trim", "forward_score", "forward_value", "viterbi",
            "nbest", "path_labels", "path_score"]

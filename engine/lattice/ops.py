@@ -20,21 +20,38 @@ import torch
 from engine.lattice.fsa import EPSILON, Acceptor
 
 
+def _incoming_by_source(g: Acceptor) -> list[list[tuple[int, torch.Tensor]]]:
+    """For each state, [(source state, arc indices from it)] — parallel arcs are handled together."""
+    groups: list[dict[int, list[int]]] = [dict() for _ in range(g.num_states)]
+    for a, (s, d) in enumerate(zip(g.src.tolist(), g.dst.tolist())):
+        groups[d].setdefault(s, []).append(a)
+    return [[(u, torch.tensor(arcs, dtype=torch.long)) for u, arcs in grp.items()] for grp in groups]
+
+
 def forward_score(g: Acceptor) -> torch.Tensor:
     """log Σ over accepting paths of exp(Σ arc weights); -inf (no gradient) when there is none."""
-    src = g.src.tolist()
     alpha: list[Optional[torch.Tensor]] = [None] * g.num_states
     alpha[0] = torch.zeros((), dtype=g.weight.dtype)
-    for s, arcs in enumerate(g.incoming()):
-        arcs = [a for a in arcs if alpha[src[a]] is not None]
-        if not arcs:
-            continue
-        prev = torch.stack([alpha[src[a]] for a in arcs])                   # (k,)
-        alpha[s] = torch.logsumexp(prev + g.weight[torch.tensor(arcs)], dim=0)
+    for s, groups in enumerate(_incoming_by_source(g)):
+        terms = [alpha[u] + g.weight[arcs] for u, arcs in groups if alpha[u] is not None]
+        if terms:
+            alpha[s] = torch.logsumexp(torch.cat(terms), dim=0)
     ends = [alpha[f] for f in g.finals if alpha[f] is not None]
     if not ends:
         return torch.tensor(-math.inf, dtype=g.weight.dtype)
     return torch.logsumexp(torch.stack(ends), dim=0)
+
+
+def forward_value(g: Acceptor) -> float:
+    """forward_score as a plain float, in numpy (no autograd: for decoding, ~10x faster)."""
+    w = g.weight.detach().double().cpu().numpy()
+    src, dst = g.src.tolist(), g.dst.tolist()
+    alpha = np.full(g.num_states, -np.inf)
+    alpha[0] = 0.0
+    for a in np.argsort(np.asarray(src, dtype=np.int64), kind="stable"):
+        alpha[dst[a]] = np.logaddexp(alpha[dst[a]], alpha[src[a]] + w[a])
+    ends = [alpha[f] for f in g.finals]
+    return float(np.logaddexp.reduce(ends)) if ends else -math.inf
 
 
 def path_score(g: Acceptor, path: list[int]) -> torch.Tensor:
@@ -76,25 +93,33 @@ def viterbi(g: Acceptor) -> tuple[torch.Tensor, Optional[list[int]]]:
 def nbest(g: Acceptor, n: int) -> list[tuple[float, list[int]]]:
     """The n best accepting paths as (score, arc indices), best first (distinct paths)."""
     w = g.weight.detach().double().cpu().numpy()
-    src = g.src.tolist()
-    # best[s] = up to n entries (score, arc into s or -1 at the start, rank of that entry at src)
-    best: list[list[tuple[float, int, int]]] = [[] for _ in range(g.num_states)]
-    best[0] = [(0.0, -1, -1)]
-    for s, arcs in enumerate(g.incoming()):
-        cands = ((best[src[a]][r][0] + w[a], a, r) for a in arcs for r in range(len(best[src[a]])))
-        if s == 0:
+    src = g.src.numpy()
+    # per state: the n best partial paths reaching it, as parallel arrays
+    # (score, last arc (-1 at the start), rank of the path it extends at that arc's source)
+    score = [np.empty(0)] * g.num_states
+    arc = [np.empty(0, np.int64)] * g.num_states
+    rank = [np.empty(0, np.int64)] * g.num_states
+    score[0], arc[0], rank[0] = np.zeros(1), np.full(1, -1), np.full(1, -1)
+    for s, groups in enumerate(_incoming_by_source(g)):
+        if s == 0 or not groups:
             continue
-        best[s] = heapq.nlargest(n, cands, key=lambda c: c[0])
-    ends = heapq.nlargest(n, ((best[f][r][0], f, r) for f in g.finals for r in range(len(best[f]))),
-                          key=lambda c: c[0])
+        cs, ca, cr = [], [], []
+        for u, arcs in groups:
+            a = arcs.numpy()
+            k = len(score[u])
+            cs.append((score[u][:, None] + w[a][None, :]).ravel())      # (k * len(a),)
+            ca.append(np.tile(a, k))
+            cr.append(np.repeat(np.arange(k), len(a)))
+        cs, ca, cr = np.concatenate(cs), np.concatenate(ca), np.concatenate(cr)
+        top = np.argsort(-cs, kind="stable")[:n]
+        score[s], arc[s], rank[s] = cs[top], ca[top], cr[top]
+    ends = [(score[f][r], f, r) for f in g.finals for r in range(len(score[f]))]
     out = []
-    for score, state, rank in ends:
+    for sc, state, r in heapq.nlargest(n, ends, key=lambda e: e[0]):
         path = []
-        while True:
-            _, a, prev_rank = best[state][rank]
-            if a < 0:
-                break
+        while arc[state][r] >= 0:
+            a = int(arc[state][r])
             path.append(a)
-            state, rank = src[a], prev_rank
-        out.append((float(score), path[::-1]))
+            state, r = int(src[a]), int(rank[state][r])
+        out.append((float(sc), path[::-1]))
     return out

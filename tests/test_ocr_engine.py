@@ -1,0 +1,153 @@
+"""The OCR engine: data split, generator, segmenter, recognition graph, GTN step, image input."""
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from engine.ocr import checks, data, graph, images, segment, train
+from engine.ocr.model import NUM_CLASSES, LeNet
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return checks.DigitBank("train")
+
+
+def test_held_out_rule_is_disjoint_and_fixed():
+    xt, yt = data.load("test")
+    xr, yr = data.load("train")
+    assert len(xt) == 2004 and len(xr) == 7996            # 1/5 of each npm class file is test
+    assert np.bincount(yt).tolist() == [201, 226, 199, 207, 196, 173, 203, 214, 189, 196]
+    test_keys = {hashlib.sha1(x.tobytes()).digest() for x in xt}
+    assert not any(hashlib.sha1(x.tobytes()).digest() in test_keys for x in xr)
+
+
+def test_generator_is_deterministic_and_owner_map_is_complete(bank):
+    a = checks.make_field(np.random.default_rng(5), bank, text="1,250.07")
+    b = checks.make_field(np.random.default_rng(5), bank, text="1,250.07")
+    assert np.array_equal(a.image, b.image)
+    assert set(np.unique(a.owner)) == {-1, *range(len(a.text))}     # every character drew ink
+    assert a.image.dtype == np.uint8 and a.image.mean() > 150        # dark ink on light paper
+
+
+def test_touching_digits_merge_components(bank):
+    rng = np.random.default_rng(1)
+    merged = 0
+    for _ in range(20):
+        f = checks.make_field(rng, bank, text="4802", touching=True, noise=False)
+        n, *_ = cv2.connectedComponentsWithStats((f.image < 128).astype(np.uint8), connectivity=8)
+        merged += (n - 1) < 4 - 0      # fewer ink components than digits (broken strokes aside)
+    assert merged >= 12
+
+
+def test_random_amounts_follow_the_format():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        t = checks.random_amount(rng)
+        digits = sum(c.isdigit() for c in t)
+        assert 1 <= digits <= 7 and set(t) <= set(checks.CHARSET)
+        assert t[0] != "0" or len(t) == 1 or t[1] == "."
+
+
+def test_segmenter_covers_the_truth_for_most_amounts(bank):
+    """Some path of spans with ground-truth labels (none NOT_A_CHAR) must read the amount."""
+    rng = np.random.default_rng(3)
+    found = 0
+    for _ in range(30):
+        f = checks.make_field(rng, bank, touch_rate=0.3)
+        cands = graph.candidates(segment.segment(f.image, f.owner))
+        labels = graph.span_targets(cands, f.text)
+        reach = {0: {""}}
+        for (k, m), lab in sorted(zip(cands.spans, labels)):
+            if k in reach and lab != 12:
+                reach.setdefault(m, set()).update(s + checks.CHARSET[lab] for s in reach[k])
+        found += f.text in reach.get(len(cands.seg.segments), set())
+    assert found >= 24
+
+
+def test_segmenter_rejects_blank_and_too_much_ink():
+    with pytest.raises(segment.NoInk, match="draw an amount"):
+        segment.segment(np.full((80, 200), 255, np.uint8))
+    with pytest.raises(ValueError):
+        segment.segment(np.random.default_rng(0).integers(0, 256, (300, 300)).astype(np.uint8))
+
+
+def test_scribbles_answer_in_bounded_time(bank):
+    rng = np.random.default_rng(9)
+    f = checks.make_field(rng, bank, text="1234567890" * 3, touch_rate=1.0)
+    import time
+    t0 = time.perf_counter()
+    r = graph.decode(LeNet().eval(), f.image)
+    assert time.perf_counter() - t0 < 10 and len(r.amount) >= 1
+
+
+def test_check_render_and_box_finder(bank):
+    rng = np.random.default_rng(2)
+    f = checks.make_field(rng, bank, text="200")
+    check, (x, y, w, h) = checks.render_check(f, rng)
+    bx, by, bw, bh = segment.find_amount_box(check)
+    assert abs(bx - x) <= 3 and abs(by - y) <= 3 and abs(bw - w) <= 4 and abs(bh - h) <= 4
+    field = segment.amount_field(check)
+    assert field.shape[0] < h and field.shape[1] < w
+
+
+def test_graph_decode_and_gtn_loss_reach_the_cnn(bank):
+    torch.manual_seed(0)
+    model = LeNet().eval()
+    f = checks.make_field(np.random.default_rng(4), bank, text="305")
+    r = graph.decode(model, f.image, n_alternatives=5)
+    assert set(r.amount) <= set(checks.CHARSET) and 0 < r.posterior <= 1
+    assert len({a for a, _, _ in r.alternatives} | {r.amount}) == len(r.alternatives) + 1
+    assert all(s <= r.score + 1e-6 for _, s, _ in r.alternatives)
+    assert r.logp.shape == (len(r.cands.spans), NUM_CLASSES)
+    loss, cands = train.gtn_example_loss(model, f.image, "305")
+    assert loss is not None and loss.item() > 0
+    loss.backward()
+    assert model.c1.weight.grad is not None and model.c1.weight.grad.abs().sum() > 0
+
+
+def test_one_gtn_step_lowers_the_loss_of_its_example(bank):
+    torch.manual_seed(0)
+    model = LeNet().eval()
+    f = checks.make_field(np.random.default_rng(6), bank, text="72")
+    new, before, after = train.train_on_example(model, f.image, "72", lr=0.05)
+    assert after < before
+    assert not torch.equal(new.c1.weight, model.c1.weight)          # the original is untouched
+
+
+def test_read_image_gives_one_clear_error(tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"hello, I am not an image")
+    with pytest.raises(ValueError, match="not a PNG or JPEG"):
+        images.read_image(junk)
+    trunc = tmp_path / "trunc.png"
+    trunc.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    with pytest.raises(ValueError, match="corrupt"):
+        images.read_image(trunc)
+    with pytest.raises(FileNotFoundError):
+        images.read_image(tmp_path / "missing.png")
+    ok = tmp_path / "ok.png"
+    big = np.full((3000, 7000), 250, np.uint8)          # 21 MP: shrunk to ≤ 4 MP
+    cv2.imwrite(str(ok), big)
+    assert images.read_image(ok).size <= images.MAX_WORK_PIXELS
+
+
+def test_explain_truth_marks_the_constrained_arcs_and_their_gradient(bank):
+    torch.manual_seed(1)
+    model = LeNet().eval()
+    f = checks.make_field(np.random.default_rng(8), bank, text="61")
+    r = graph.decode(model, f.image)
+    view = graph.explain_truth(r, r.amount)           # the Viterbi reading is always reachable
+    assert set(a // 12 for a in r.path) <= set(view.spans)
+    assert view.loss == pytest.approx(-np.log(r.posterior), abs=1e-4)
+    # d loss / d w = P(arc) - P(arc | truth): over the spans it sums to E[#chars] - len(truth)
+    from engine import lattice
+    g = r.graph
+    w = g.weight.detach().clone().requires_grad_(True)
+    lattice.forward_score(lattice.Acceptor(g.num_states, g.src, g.dst, g.label, w)).backward()
+    expected_length = w.grad.sum().item()              # Σ arc posteriors = E[#characters]
+    assert view.span_grad.sum() == pytest.approx(expected_length - len(r.amount), abs=1e-4)
+    none = graph.explain_truth(r, "9999999999")
+    assert none.spans == [] and none.loss == float("inf")

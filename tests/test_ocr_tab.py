@@ -1,0 +1,86 @@
+"""The Check OCR tab with pytest-qt (offscreen): write, read, lattice, truth + GTN step, self-test."""
+import numpy as np
+import pytest
+
+from desktop.bridge import EngineBridge
+from desktop.widgets.drawing_canvas import DrawingCanvas
+from desktop.widgets.lattice_view import LatticeView
+from engine.runtime import Engine
+
+pytestmark = pytest.mark.skipif(
+    not __import__("pathlib").Path(__file__).resolve().parent.parent.joinpath(
+        "assets/models/ocr/amounts.safetensors").exists(), reason="the shipped OCR model is missing")
+
+
+@pytest.fixture
+def tab(qtbot):
+    from desktop.tabs.ocr import Tab
+    engine = Engine("cpu")
+    t = Tab(EngineBridge(engine))
+    qtbot.addWidget(t)
+    t.resize(1400, 900)
+    t.show()
+    qtbot.waitUntil(lambda: t.models is not None, timeout=30000)
+    yield t
+    t.shutdown()
+    engine.shutdown(wait=5.0)
+
+
+def test_canvas_strokes_undo_and_image(qtbot):
+    c = DrawingCanvas()
+    qtbot.addWidget(c)
+    assert c.is_blank() and c.image().min() == 255
+    with qtbot.waitSignal(c.drawingChanged):
+        c.add_stroke([(100, 50), (100, 200)], width=12)
+    img = c.image()
+    assert img.shape == (240, 900) and img[120, 100] < 80 and img[120, 300] == 255
+    c.undo()
+    assert c.is_blank() and c.image().min() == 255
+    c.set_image(np.full((50, 120), 200, np.uint8))
+    assert c.image().shape == (50, 120) and not c.is_blank()
+
+
+def test_lattice_view_highlights_and_clicks(qtbot):
+    v = LatticeView()
+    qtbot.addWidget(v)
+    v.resize(600, 320)
+    v.show()
+    v.set_lattice(3, [(0, 1), (1, 2), (0, 2)], np.zeros((3, 28, 28)), ["1", "2", "7"])
+    v.set_highlight({2: "7"})
+    v.set_constrained([0, 1], {0: 0.3, 1: -0.2}, "grad")
+    assert v.highlighted() == {2: "7"}
+    v.grab()                                        # paints without error
+    with qtbot.waitSignal(v.arcClicked) as sig:
+        from PySide6.QtCore import QPoint, Qt
+        r = v._rects[0]
+        qtbot.mouseClick(v, Qt.MouseButton.LeftButton, pos=QPoint(int(r.center().x()), int(r.center().y())))
+    assert sig.args == [0]
+
+
+def test_writing_reads_and_truth_trains(qtbot, tab):
+    tab.write("250")
+    qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
+    assert tab.amount_label.text() not in ("", "—")
+    assert tab.alternatives.count() >= 2
+    assert tab.lattice._states == len(tab.reading.cands.seg.segments) + 1
+    tab.alternatives.setCurrentRow(1)               # highlight an alternative's path
+    alt_path = tab.reading.alternatives[0][2]
+    assert tab.lattice.highlighted() == tab._path_spans(alt_path)
+    tab.truth_edit.setText("250")
+    qtbot.waitUntil(lambda: tab.truth_view is not None, timeout=20000)
+    if tab.truth_view.spans:                        # the segmenter found a path reading "250"
+        assert "GTN loss" in tab.loss_label.text()
+        version = tab.slot.version
+        tab.train_on_this()
+        qtbot.waitUntil(lambda: tab.slot.version > version, timeout=20000)
+        assert "→" in tab.loss_label.text() or "GTN loss" in tab.loss_label.text()
+    tab.canvas.clear()
+    assert tab.info_label.text() == "draw an amount"
+
+
+def test_self_test_reads_through_the_bridge(qtbot, tab):
+    result = {}
+    tab.self_test(lambda ok, msg: result.update(ok=ok, msg=msg))
+    qtbot.waitUntil(lambda: "ok" in result, timeout=30000)
+    assert result["ok"], result["msg"]
+    assert result["msg"].startswith("read ")
