@@ -10,8 +10,14 @@ from pathlib import Path
 from engine import __version__
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        print(f"error: seqlab: {message} (see seqlab --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="seqlab", description="Sequence Lab (GUI). Headless commands: "
+    p = _OneLineParser(prog="seqlab", description="Sequence Lab (GUI). Headless commands: "
                                 "seqlab info|data|train|eval|predict|bench --help")
     p.add_argument("--self-test", action="store_true",
                    help="open every tab offscreen, run one prediction in each, exit 0/1")
@@ -35,6 +41,12 @@ def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     if (args.self_test or args.screenshot) and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        print("error: no display found: start seqlab from a desktop session (or use "
+              "`seqlab --self-test` / the headless commands: seqlab info|train|predict ...)",
+              file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     from desktop.bridge import EngineBridge
@@ -47,10 +59,10 @@ def run_gui(argv: list[str]) -> int:
     store = settings()
     requested = args.device or os.environ.get("SEQLAB_DEVICE") or str(store.value("device", "auto"))
     try:
-        engine = Engine(requested)
-    except ValueError as exc:            # e.g. a remembered 'cuda' on a machine without one
-        print(f"seqlab: {exc}; using auto", file=sys.stderr)
-        engine = Engine("auto")
+        engine = Engine(requested)       # cheap: the device is resolved in the warm-up job
+    except ValueError as exc:            # a misspelt --device
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     bridge = EngineBridge(engine)
     window = MainWindow(bridge, store)
     window.show()
@@ -78,6 +90,10 @@ def _wait(app, predicate, timeout: float) -> bool:
 
 def self_test(app, window, timeout: float = 120.0) -> int:
     """Every tab: show it, run one real prediction through the engine; print a line each."""
+    if not _wait(app, lambda: window.tabs_ready, timeout):
+        print(f"self-test failed: the engine did not warm up within {timeout:.0f} s "
+              f"({window.engine_label.text()})")
+        return 1
     failures = 0
     for index, tab in enumerate(window.tabs):
         window.tabs_widget.setCurrentIndex(index)
@@ -104,6 +120,7 @@ def screenshots(app, window, folder: Path, settle: float = 30.0) -> int:
     """One PNG per tab after its scripted demo input, for the README."""
     folder.mkdir(parents=True, exist_ok=True)
     window.resize(1500, 950)
+    _wait(app, lambda: window.tabs_ready, 120)
     for index, tab in enumerate(window.tabs):
         window.tabs_widget.setCurrentIndex(index)
         tab.demo_input()

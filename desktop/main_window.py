@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import traceback
 from typing import Optional
 
@@ -19,6 +20,12 @@ from engine import __version__, device as devices, tasks
 from engine.runtime import BACKGROUND
 
 ZOOM_STEPS = (0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
+
+
+def has_tab(task: str) -> bool:
+    """Both halves of the demo exist (found without importing them: importing a task pulls in
+    torch, which must load off the GUI thread first)."""
+    return tasks.has_package(task) and importlib.util.find_spec(f"desktop.tabs.{task}") is not None
 
 
 def load_tab(task: str, bridge: EngineBridge) -> DemoTab:
@@ -42,6 +49,13 @@ def load_tab(task: str, bridge: EngineBridge) -> DemoTab:
         return tab
 
 
+class LoadingTab(PlaceholderTab):
+    """Stands in for a built demo while torch warms up."""
+
+    def __init__(self, bridge: EngineBridge, task: str, title: str):
+        super().__init__(bridge, task, title, note="Loading the models… (the engine is warming up)")
+
+
 class MainWindow(QMainWindow):
     def __init__(self, bridge: EngineBridge, settings: QSettings):
         super().__init__()
@@ -51,11 +65,15 @@ class MainWindow(QMainWindow):
         self.tabs_widget = QTabWidget()
         self.tabs_widget.setDocumentMode(True)
         self.setCentralWidget(self.tabs_widget)
+        # Built demos start as "loading" tabs and become real ones once torch is warm
+        # (load_tabs): the window is up before any model code is imported.
         self.tabs: list[DemoTab] = []
         for task in tasks.TASK_NAMES:
-            tab = load_tab(task, bridge)
+            title = tasks.TITLES[task]
+            tab = LoadingTab(bridge, task, title) if has_tab(task) else PlaceholderTab(bridge, task, title)
             self.tabs.append(tab)
-            self.tabs_widget.addTab(tab, tasks.TITLES[task])
+            self.tabs_widget.addTab(tab, title)
+        self.tabs_ready = False
         self.engine_label = QLabel("engine: warming up")
         self.statusBar().addPermanentWidget(self.engine_label)
         self._zoom = float(settings.value("zoom", 1.0))
@@ -74,15 +92,13 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._add(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
-        device_menu = bar.addMenu("&Device")
+        # Listing devices needs torch, which loads in the warm-up job: the menu starts with
+        # what always exists and gains cuda/mps when the warm-up reports them.
+        self.device_menu = bar.addMenu("&Device")
         self.device_group = QActionGroup(self)
         self.device_group.setExclusive(True)
-        for name in ["auto"] + devices.available():
-            action = QAction(name, self, checkable=True)
-            action.setData(name)
-            self.device_group.addAction(action)
-            device_menu.addAction(action)
         self.device_group.triggered.connect(self.on_device_chosen)
+        self.set_available_devices(["cpu"])
 
         view = bar.addMenu("&View")
         self.presenter_action = self._add(view, "&Presenter mode (full screen)",
@@ -99,6 +115,20 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "&About Sequence Lab", self.show_about)
         self._add(help_menu, "&Model cards", self.show_model_cards)
+
+    def set_available_devices(self, names: list[str]) -> None:
+        have = {a.data() for a in self.device_group.actions()}
+        for name in ["auto"] + [n for n in names if n != "auto"]:
+            if name not in have:
+                action = QAction(name, self, checkable=True)
+                action.setData(name)
+                self.device_group.addAction(action)
+                self.device_menu.addAction(action)
+        chosen = str(self.settings.value("device", "auto"))
+        for action in self.device_group.actions():
+            action.setChecked(action.data() == chosen)
+        if not self.device_group.checkedAction():
+            self.device_group.actions()[0].setChecked(True)
 
     def _add(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -119,11 +149,6 @@ class MainWindow(QMainWindow):
         self.dark_action.setChecked(dark)
         theme.apply(dark)
         self.apply_zoom(self._zoom)
-        chosen = str(self.settings.value("device", "auto"))
-        for action in self.device_group.actions():
-            action.setChecked(action.data() == chosen)
-        if not self.device_group.checkedAction():
-            self.device_group.actions()[0].setChecked(True)
 
     def closeEvent(self, event) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -133,8 +158,33 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # -- engine state -------------------------------------------------------------------------
+    def on_warmed_up(self, info: dict) -> None:
+        self.set_available_devices(info["available"])
+        if info.get("note"):
+            self.statusBar().showMessage(info["note"], 8000)
+        self.load_tabs()
+        self.bridge.engineState.emit("ready")
+
+    def load_tabs(self) -> None:
+        """Replace each loading tab by the real one (torch is imported by now)."""
+        current = self.tabs_widget.currentIndex()
+        for index, tab in enumerate(self.tabs):
+            if isinstance(tab, LoadingTab):
+                real = load_tab(tab.task, self.bridge)
+                self.tabs[index] = real
+                self.tabs_widget.removeTab(index)
+                self.tabs_widget.insertTab(index, real, tasks.TITLES[tab.task])
+                tab.deleteLater()
+        self.tabs_widget.setCurrentIndex(max(current, 0))
+        self.apply_zoom(self._zoom)          # new widgets take the current zoom
+        self.tabs_ready = True
+
+    def on_warm_up_failed(self, message: str) -> None:
+        self.bridge.engineState.emit(f"failed to start torch: {message}")
+
     @Slot(str)
     def on_engine_state(self, state: str) -> None:
+        # engine.device is resolved by now (the warm-up did it), so reading it is cheap.
         self.engine_label.setText(f"engine: {state} ({self.bridge.engine.device})"
                                   if state == "ready" else f"engine: {state}")
 
@@ -257,23 +307,28 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
 
-def warm_up() -> str:
-    """Import torch and run a first forward + optimizer step (pulls in torch._dynamo, ~1.5 s),
-    on the background lane, so the first real job does not stall."""
+def warm_up(engine) -> dict:
+    """Import torch, resolve the device and run a first forward + optimizer step (that pulls in
+    torch._dynamo, ~1.5 s) on the background lane, so the first real job does not stall."""
+    note = ""
+    try:
+        device = engine.device
+    except ValueError as exc:            # e.g. a remembered 'cuda' on a machine without one
+        device = engine.set_device("auto")
+        note = f"{exc}; using {device}"
     import torch
-    model = torch.nn.Linear(8, 2)
+    model = torch.nn.Linear(8, 2).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    loss = model(torch.randn(4, 8)).pow(2).mean()
+    loss = model(torch.randn(4, 8, device=device)).pow(2).mean()
     loss.backward()
     opt.step()
-    return "ready"
+    return {"device": device, "available": devices.available(), "note": note}
 
 
 def start_warm_up(window: MainWindow) -> None:
     assert QThread.currentThread() is window.thread()
-    window.bridge.submit(warm_up, lane=BACKGROUND, channel="app.warmup",
-                         on_done=window.bridge.engineState.emit,
-                         on_error=window.bridge.engineState.emit)
+    window.bridge.submit(warm_up, window.bridge.engine, lane=BACKGROUND, channel="app.warmup",
+                         on_done=window.on_warmed_up, on_error=window.on_warm_up_failed)
 
 
 __all__ = ["MainWindow", "start_warm_up", "QWidget"]

@@ -18,6 +18,14 @@ def available() -> list[str]:
     return names
 
 
+def validate_name(name: str | None) -> str:
+    """Check a device name without importing torch; returns it normalized ('auto' if empty)."""
+    name = (name or os.environ.get("SEQLAB_DEVICE") or "auto").strip().lower()
+    if name.split(":")[0] not in CHOICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(CHOICES)}")
+    return name
+
+
 def choose(name: str | None = None) -> str:
     """Resolve a requested device to a concrete torch device string ('cpu', 'cuda:0', 'mps')."""
     name = (name or os.environ.get("SEQLAB_DEVICE") or "auto").strip().lower()

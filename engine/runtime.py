@@ -222,9 +222,20 @@ class Engine:
 
     def __init__(self, device: Optional[str] = None):
         from engine import device as devices
-        self.device = devices.choose(device)
+        # Resolving the device imports torch (seconds): it happens on first use of `.device`
+        # (the GUI's warm-up job does it on the background lane), never in the constructor.
+        self._requested = devices.validate_name(device)
+        self._device: Optional[str] = None
         self._lanes = {name: _Lane(name) for name in LANES}
         self._closed = False
+
+    @property
+    def device(self) -> str:
+        """The torch device string ('cpu', 'cuda:0', 'mps'); raises ValueError if unavailable."""
+        if self._device is None:
+            from engine import device as devices
+            self._device = devices.choose(self._requested)
+        return self._device
 
     def submit(self, fn: Callable, *args, lane: str = INTERACTIVE, channel: Optional[str] = None,
                on_done: Optional[Callable] = None, on_progress: Optional[Callable] = None,
@@ -243,8 +254,9 @@ class Engine:
     def set_device(self, name: str) -> str:
         """Switch device ('auto', 'cpu', 'cuda', 'mps'); models move when next asked for."""
         from engine import device as devices
-        self.device = devices.choose(name)
-        return self.device
+        self._device = devices.choose(name)
+        self._requested = name
+        return self._device
 
     def shutdown(self, wait: float = 5.0, cancel_pending: bool = True) -> bool:
         """Stop both lanes; True if both threads ended within `wait` seconds."""

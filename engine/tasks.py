@@ -51,6 +51,17 @@ def load(name: str) -> Any:
     return module.TASK
 
 
+def has_package(name: str) -> bool:
+    """Whether engine/<name>/task.py exists, found without importing the task (nor torch)."""
+    import importlib.util
+    if name not in TASK_NAMES:
+        return False
+    try:
+        return importlib.util.find_spec(f"engine.{name}.task") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def is_built(name: str) -> bool:
     try:
         load(name)

@@ -44,3 +44,17 @@ def test_errors_are_one_line_without_traceback(args, code, message):
     assert r.returncode == code
     assert message in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_gui_without_a_display_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "desktop.app"], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 1 and "no display found" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_gui_bad_option_is_one_line():
+    r = seqlab("--bogus")
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

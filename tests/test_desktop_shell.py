@@ -30,14 +30,30 @@ def window(qtbot, bridge):
     return w
 
 
-def test_window_has_one_tab_per_demo_in_lecture_order(window):
+def test_window_has_one_tab_per_demo_in_lecture_order(qtbot, window):
     assert window.windowTitle() == "Sequence Lab"
     titles = [window.tabs_widget.tabText(i) for i in range(window.tabs_widget.count())]
     assert titles == [tasks.TITLES[t] for t in tasks.TASK_NAMES]
+    start_warm_up(window)
+    qtbot.waitUntil(lambda: window.tabs_ready, timeout=60000)
     import importlib.util
-    for tab in window.tabs:
+    titles = [window.tabs_widget.tabText(i) for i in range(window.tabs_widget.count())]
+    assert titles == [tasks.TITLES[t] for t in tasks.TASK_NAMES]
+    for index, tab in enumerate(window.tabs):
         has_tab_file = importlib.util.find_spec(f"desktop.tabs.{tab.task}") is not None
         assert tab.built == (tasks.is_built(tab.task) and has_tab_file)
+        assert window.tabs_widget.widget(index) is tab
+
+
+def test_the_window_is_built_without_importing_torch():
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
+            "from desktop.bridge import EngineBridge; from desktop.gui import settings\n"
+            "from desktop.main_window import MainWindow; from engine.runtime import Engine\n"
+            "w = MainWindow(EngineBridge(Engine()), settings()); w.show(); app.processEvents()\n"
+            "print('torch' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip().splitlines()[-1] == "False", r.stdout + r.stderr
 
 
 def test_placeholder_explains_the_demo(window):
@@ -85,8 +101,10 @@ def test_dark_theme_is_applied_and_remembered(qtbot, bridge, window):
     assert not theme.is_dark()
 
 
-def test_device_menu_lists_only_available_devices(window):
+def test_device_menu_lists_only_available_devices(qtbot, window):
     from engine import device
+    start_warm_up(window)
+    qtbot.waitUntil(lambda: window.tabs_ready, timeout=60000)
     names = [a.data() for a in window.device_group.actions()]
     assert names == ["auto"] + device.available()
     cpu = next(a for a in window.device_group.actions() if a.data() == "cpu")

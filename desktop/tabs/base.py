@@ -90,7 +90,8 @@ class PlaceholderTab(DemoTab):
     """Shown for a demo whose engine package is not built yet: what it will be, not an error."""
     built = False
 
-    def __init__(self, bridge: EngineBridge, task: str, title: str, parent=None):
+    def __init__(self, bridge: EngineBridge, task: str, title: str, parent=None,
+                 note: str = "This demo is coming in a later version of Sequence Lab."):
         super().__init__(bridge, parent)
         self.task, self.title = task, title
         heading, idea = PLANNED.get(task, (title, ""))
@@ -101,7 +102,7 @@ class PlaceholderTab(DemoTab):
         inner = QVBoxLayout(column)
         inner.setSpacing(18)
         for text, role in [(heading, "heading"), (idea, "idea"),
-                           ("This demo is coming in a later version of Sequence Lab.", "note")]:
+                           (note, "note")]:
             label = QLabel(text)
             label.setObjectName(f"placeholder-{role}")
             label.setWordWrap(True)
