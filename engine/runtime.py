@@ -61,8 +61,8 @@ class Progress:
 def readable(exc: BaseException) -> str:
     """One line a user can read: the exception's own message, or its type when it has none."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, (ValueError, FileNotFoundError, PermissionError, UnicodeError, KeyError,
-                        RuntimeError, OSError)) and text:
+    ours = type(exc).__module__.startswith("engine.")   # our own errors are written for users
+    if text and (ours or isinstance(exc, (ValueError, OSError, UnicodeError, KeyError, RuntimeError))):
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
