@@ -53,6 +53,7 @@ def run_gui(argv: list[str]) -> int:
     from desktop.main_window import MainWindow, start_warm_up
     from engine.runtime import Engine
 
+    t_start = time.monotonic()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Sequence Lab")
     app.setOrganizationName("seqlab")
@@ -66,6 +67,8 @@ def run_gui(argv: list[str]) -> int:
     bridge = EngineBridge(engine)
     window = MainWindow(bridge, store)
     window.show()
+    app.processEvents()
+    window.shown_after_s = time.monotonic() - t_start
     start_warm_up(window)
     try:
         if args.self_test:
@@ -90,10 +93,13 @@ def _wait(app, predicate, timeout: float) -> bool:
 
 def self_test(app, window, timeout: float = 120.0) -> int:
     """Every tab: show it, run one real prediction through the engine; print a line each."""
+    t0 = time.monotonic()
     if not _wait(app, lambda: window.tabs_ready, timeout):
         print(f"self-test failed: the engine did not warm up within {timeout:.0f} s "
               f"({window.engine_label.text()})")
         return 1
+    print(f"window shown {getattr(window, 'shown_after_s', 0):.2f} s after start; engine ready "
+          f"and tabs loaded {time.monotonic() - t0:.2f} s later")
     failures = 0
     for index, tab in enumerate(window.tabs):
         window.tabs_widget.setCurrentIndex(index)
