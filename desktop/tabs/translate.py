@@ -1,0 +1,490 @@
+"""Translation tab: attention seq2seq, Italian → English, live.
+
+Type Italian: when you pause, the sentence is translated (latest wins: typing on cancels the
+stale job). The alignment matrix (target words × source words) is the attention of the chosen
+hypothesis; hovering a word — in either sentence or in the matrix — highlights the words it is
+aligned with. The beam slider re-decodes with 1–10 hypotheses and lists the n-best with their
+length-normalized log probabilities. The model selector switches between attention variants
+(Bahdanau additive, Luong general, …: whatever is shipped or trained). The table compares BLEU
+(from each model's card, Ruth + John) and decode time per sentence (measured here) at beam 1 and 5,
+like the lecture's. The training panel trains a new model with live loss and validation BLEU.
+"""
+from __future__ import annotations
+
+import html
+import os
+import time
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QPlainTextEdit, QSlider, QSplitter, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from desktop.bridge import EngineBridge
+from desktop.tabs.base import DemoTab
+from desktop.widgets.heatmap import Heatmap
+from desktop.widgets.model_card_view import ModelCardView
+from desktop.widgets.training_panel import Param, TrainingPanel
+from engine.runtime import ModelSlot
+
+DEMO_TEXT = "Il gatto si è seduto sul tappetino."
+SELF_TEST_TEXT = "In principio era la Parola."
+DATASETS = ["bible it-en", "bible fr-en", "bible es-en", "bible de-en", "bible pt-en"]
+PAUSE_MS = 300                       # translate when typing pauses this long
+TIMING_SENTENCES = [                 # for the decode-time column: short, medium, long verses
+    "E Dio disse: Sia la luce; e la luce fu.",
+    "Or Elimelec, marito di Naomi, morì, ed essa rimase co’ suoi due figliuoli.",
+    "Perciocchè Iddio ha tanto amato il mondo, ch’egli ha dato il suo unigenito Figliuolo, "
+    "acciocchè chiunque crede in lui non perisca, ma abbia vita eterna.",
+]
+
+
+# -- engine-side jobs (run on the engine lanes: no widgets touched here) --------------------------
+def list_job() -> list:
+    from engine import cards
+    return [c.name for c in cards.list_models("translate")]
+
+
+def load_job(name: str, device: str = "cpu"):
+    from engine.translate.translator import Translator
+    return Translator.load(name, device)
+
+
+def predict_job(translator, text: str, beam: int) -> dict:
+    return translator.translate(text, beam=beam, n_best=beam)
+
+
+def timing_job(translator) -> dict:
+    """Seconds per sentence at beam 1 and 5 (median of the timing sentences, after a warm-up)."""
+    out = {}
+    translator.translate(TIMING_SENTENCES[0], beam=1)
+    for beam in (1, 5):
+        times = []
+        for s in TIMING_SENTENCES:
+            t0 = time.perf_counter()
+            translator.translate(s, beam=beam, n_best=1)
+            times.append(time.perf_counter() - t0)
+        out[beam] = float(np.median(times))
+    return {"name": translator.card.name if translator.card else "?", "seconds": out}
+
+
+def train_job(options: dict):
+    from engine import paths
+    from engine.translate.task import train_command
+    from engine.translate.train import TrainConfig, train
+    cfg = TrainConfig(**options)
+    return train(cfg, paths.user_models() / "translate", command=train_command(cfg, None))
+
+
+# -- a sentence whose words can be hovered ----------------------------------------------------------
+class WordStrip(QLabel):
+    """Words shown as hoverable links, each shaded by a weight in 0..1 (attention)."""
+
+    def __init__(self, side: str, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.side = side                       # "src" or "tgt": the link prefix
+        self.words: list[str] = []
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.setMouseTracking(True)
+        self.weights = np.zeros(0)
+        self.focus = -1
+
+    def set_words(self, words, weights=None, focus: int = -1) -> None:
+        self.words = list(words)
+        self.weights = np.zeros(len(self.words)) if weights is None else np.asarray(weights, float)
+        self.focus = focus
+        parts = []
+        for i, w in enumerate(self.words):
+            a = float(self.weights[i]) if i < len(self.weights) else 0.0
+            bg = f"rgba(255,140,0,{0.15 + 0.75 * min(1.0, a):.2f})" if a > 0.03 else "transparent"
+            border = "border-bottom:3px solid #1f77b4;" if i == focus else ""
+            parts.append(f'<a href="{self.side}:{i}" style="color:palette(text); text-decoration:none;">'
+                         f'<span style="background-color:{bg};{border}">{html.escape(w)}</span></a>')
+        self.setText(" ".join(parts))
+
+
+# -- the tab ------------------------------------------------------------------------------------------
+class Tab(DemoTab):
+    task = "translate"
+    title = "Translation"
+
+    def __init__(self, bridge: EngineBridge, parent: Optional[QWidget] = None):
+        super().__init__(bridge, parent)
+        self.slot = ModelSlot()                   # the Translator live predictions use
+        self.models: dict = {}                    # name -> Translator, loaded off the GUI thread
+        self.current = ""
+        self.result: Optional[dict] = None        # the last translation shown
+        self.timings: dict = {}                   # name -> {beam: seconds}
+        self._before_training = None
+        self._self_test_done: Optional[Callable] = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PAUSE_MS)
+        self._timer.timeout.connect(self._predict)
+        self._build()
+        self.submit("list", list_job, lane="background", on_done=self._on_listed,
+                    on_error=self._on_load_error)
+
+    # -- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        big = QFont(self.font())
+        big.setPointSizeF(max(13.0, big.pointSizeF() * 1.3))
+        self.setFont(big)
+        larger = QFont(big)
+        larger.setPointSizeF(big.pointSizeF() * 1.45)
+        heading = QLabel("Encode the source, attend, decode: attention seq2seq with beam search")
+        hf = QFont(big)
+        hf.setBold(True)
+        hf.setPointSizeF(big.pointSizeF() * 1.2)
+        heading.setFont(hf)
+        heading.setWordWrap(True)
+
+        self.model_combo = QComboBox()
+        self.model_combo.activated.connect(self._on_model_chosen)
+        self.beam = QSlider(Qt.Orientation.Horizontal)
+        self.beam.setRange(1, 10)
+        self.beam.setValue(5)
+        self.beam.setMinimumWidth(160)
+        self.beam_label = QLabel("beam 5")
+        self.beam.valueChanged.connect(self._on_beam)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("attention model"))
+        controls.addWidget(self.model_combo, 1)
+        controls.addSpacing(16)
+        controls.addWidget(self.beam_label)
+        controls.addWidget(self.beam, 1)
+
+        self.editor = QPlainTextEdit()
+        self.editor.setPlaceholderText("Scrivi in italiano… e.g. “Il gatto si è seduto sul tappetino.”")
+        self.editor.setFont(larger)
+        self.editor.setMaximumHeight(120)
+        self.editor.textChanged.connect(self._on_text_changed)
+        self.translation = QLabel("loading the model…")
+        tf = QFont(larger)
+        tf.setBold(True)
+        self.translation.setFont(tf)
+        self.translation.setWordWrap(True)
+        self.translation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel(" ")
+        self.status.setWordWrap(True)
+        self.src_words = WordStrip("src")
+        self.tgt_words = WordStrip("tgt")
+        for strip in (self.src_words, self.tgt_words):
+            strip.setFont(larger)
+            strip.linkHovered.connect(self._on_word_hovered)
+        self.heatmap = Heatmap()
+        self.heatmap.setMinimumHeight(260)
+        self.heatmap.cellHovered.connect(self._on_cell_hovered)
+        self.nbest = QListWidget()
+        self.nbest.setMaximumHeight(150)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(heading)
+        lv.addLayout(controls)
+        lv.addWidget(self.editor)
+        lv.addWidget(self.translation)
+        lv.addWidget(self.status)
+        lv.addWidget(QLabel("source words (hover one)"))
+        lv.addWidget(self.src_words)
+        lv.addWidget(QLabel("target words (hover one)"))
+        lv.addWidget(self.tgt_words)
+        lv.addWidget(self.heatmap, 1)
+        lv.addWidget(QLabel("n-best (length-normalized log probability)"))
+        lv.addWidget(self.nbest)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["model", "beam", "BLEU", "s / sentence"])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table_box = QWidget()
+        tv = QVBoxLayout(table_box)
+        note = QLabel("BLEU from each model's card (sacrebleu, held-out books Ruth and John); "
+                      "seconds measured here, median of three verses.")
+        note.setWordWrap(True)
+        tv.addWidget(self.table, 1)
+        tv.addWidget(note)
+
+        self.training = TrainingPanel(DATASETS, [
+            Param("attention", "attention", "choice", "bahdanau",
+                  choices=["bahdanau", "luong-general", "luong-dot"]),
+            Param("epochs", "epochs", "int", 4, 1, 100),
+            Param("hidden", "GRU size", "int", 192, 16, 1024),
+            Param("emb", "embedding size", "int", 128, 16, 1024),
+            Param("src_vocab", "source BPE vocabulary", "int", 3000, 300, 32000),
+            Param("tgt_vocab", "target BPE vocabulary", "int", 3000, 300, 32000),
+            Param("max_len", "max pieces per sentence", "int", 48, 8, 200),
+            Param("batch_size", "batch size", "int", 128, 4, 1024),
+            Param("lr", "learning rate", "float", 0.003, 0.00001, 0.1),
+            Param("direction", "own file direction", "choice", "to-en", choices=["to-en", "from-en"]),
+        ], file_filter="Tab-separated pairs (*.tsv *.txt);;All files (*)")
+        self.training.trainRequested.connect(self._on_train)
+        self.training.cancelRequested.connect(self._on_cancel)
+        self.card_view = ModelCardView()
+        self.side = QTabWidget()
+        self.side.addTab(table_box, "BLEU / time")
+        self.side.addTab(self.training, "Train")
+        self.side.addTab(self.card_view, "Model card")
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._figure = left
+
+    # -- models -------------------------------------------------------------------------
+    def _on_listed(self, names: list) -> None:
+        if not names:
+            self._on_load_error("no translation model is shipped or trained yet: "
+                                "run `seqlab train translate`")
+            return
+        for name in sorted(names, key=lambda n: (n != "it-en", n)):
+            self._load(name)
+
+    def _load(self, name: str) -> None:
+        self.submit(f"load.{name}", load_job, name, lane="background",
+                    on_done=self._on_loaded, on_error=self._on_load_error)
+
+    def _on_loaded(self, translator) -> None:
+        name = translator.card.name
+        self.models[name] = translator
+        label = f"{name}  ({translator.model.cfg.attention})"
+        if self.model_combo.findData(name) < 0:
+            self.model_combo.addItem(label, name)
+        if not self.current or self.current == name:
+            self._use(name)
+        self.submit(f"timing.{name}", timing_job, translator, lane="background",
+                    on_done=self._on_timed, on_error=self._on_timing_error)
+        self._fill_table()
+
+    def _on_load_error(self, message: str) -> None:
+        if message == "cancelled":
+            return
+        self.status.setText(message)
+        if not self.models:
+            self.translation.setText("no model")
+            self.card_view.set_card(None, error=message)
+        if self._self_test_done is not None and not self.models:
+            done, self._self_test_done = self._self_test_done, None
+            done(False, message)
+
+    def _use(self, name: str) -> None:
+        translator = self.models[name]
+        self.current = name
+        self.slot.publish(translator)
+        self.model_combo.setCurrentIndex(self.model_combo.findData(name))
+        self.card_view.set_card(translator.card)
+        if self._self_test_done is not None:
+            self._run_self_test()
+        self._predict()
+
+    def _on_model_chosen(self, index: int) -> None:
+        name = self.model_combo.itemData(index)
+        if name in self.models:
+            self._use(name)
+
+    def _on_timed(self, out: dict) -> None:
+        self.timings[out["name"]] = out["seconds"]
+        self._fill_table()
+
+    def _on_timing_error(self, message: str) -> None:
+        pass                                       # the table just shows no time
+
+    def _fill_table(self) -> None:
+        rows = []
+        for name, tr in sorted(self.models.items()):
+            metrics = tr.card.metrics if tr.card else {}
+            for beam in (1, 5):
+                bleu = metrics.get(f"bleu_beam{beam}")
+                secs = self.timings.get(name, {}).get(beam)
+                rows.append((f"{name} ({tr.model.cfg.attention})", str(beam),
+                             "—" if bleu is None else f"{bleu:.1f}",
+                             "…" if secs is None else f"{secs:.3f}"))
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+
+    # -- live prediction ------------------------------------------------------------------
+    def _on_text_changed(self) -> None:
+        self._timer.start()                        # translate when typing pauses
+
+    def _on_beam(self, value: int) -> None:
+        self.beam_label.setText(f"beam {value}")
+        self._predict()
+
+    def _predict(self) -> None:
+        translator = self.slot.get()
+        text = self.editor.toPlainText()
+        if translator is None:
+            return
+        if not text.strip():
+            self._show_empty()
+            return
+        self.submit("predict", predict_job, translator, text, self.beam.value(),
+                    on_done=self._show, on_error=self._on_predict_error)
+
+    def _show_empty(self) -> None:
+        self.result = None
+        self.translation.setText("—")
+        self.status.setText("Type an Italian sentence; it is translated when you pause.")
+        self.src_words.set_words([])
+        self.tgt_words.set_words([])
+        self.heatmap.set_matrix(np.zeros((0, 0)), [], [])
+        self.nbest.clear()
+
+    def _show(self, out: dict) -> None:
+        self.result = out
+        self.translation.setText(out["translation"] or "—")
+        note = f"decoded in {out['ms']:.0f} ms at beam {self.beam.value()} with {self.current}"
+        if out.get("notice"):
+            note += f" · {out['notice']}"
+        self.status.setText(note)
+        self.src_words.set_words(out["source_tokens"])
+        self.tgt_words.set_words(out["target_tokens"])
+        A = np.asarray(out["alignment"], float).reshape(len(out["target_tokens"]), len(out["source_tokens"]))
+        self.heatmap.set_matrix(A, out["target_tokens"], out["source_tokens"],
+                                title="attention: target word × source word", levels=(0.0, 1.0))
+        self.nbest.clear()
+        for i, h in enumerate(out["nbest"], 1):
+            self.nbest.addItem(f"{i}.  {h['score']:+.3f}   {h['text']}")
+
+    def _on_predict_error(self, message: str) -> None:
+        if message != "cancelled":
+            self.status.setText(message)
+
+    # -- hover linking --------------------------------------------------------------------
+    def _on_word_hovered(self, link: str) -> None:
+        if not link or self.result is None:
+            self._highlight(-1, -1)
+            return
+        side, _, index = link.partition(":")
+        i = int(index)
+        self._highlight(i, -1) if side == "tgt" else self._highlight(-1, i)
+
+    def _on_cell_hovered(self, row: int, col: int) -> None:
+        self._highlight(row, col)
+
+    def _highlight(self, row: int, col: int) -> None:
+        """Target word `row` lights up its source words (its attention row); source word `col`
+        lights up the target words that attended to it (its column)."""
+        if self.result is None:
+            return
+        src, tgt = self.result["source_tokens"], self.result["target_tokens"]
+        A = np.asarray(self.result["alignment"], float).reshape(len(tgt), len(src))
+        src_w = A[row] if 0 <= row < len(tgt) else np.zeros(len(src))
+        tgt_w = A[:, col] if 0 <= col < len(src) else np.zeros(len(tgt))
+        if 0 <= col < len(src) and row < 0:
+            src_w = np.eye(len(src))[col]
+        if 0 <= row < len(tgt) and col < 0:
+            tgt_w = np.eye(len(tgt))[row]
+        self.src_words.set_words(src, src_w, focus=col)
+        self.tgt_words.set_words(tgt, tgt_w, focus=row)
+
+    # -- training -------------------------------------------------------------------------
+    def _on_train(self, values: dict) -> None:
+        options = {k: values[k] for k in ("attention", "epochs", "hidden", "emb", "src_vocab",
+                                          "tgt_vocab", "max_len", "batch_size", "lr", "direction")}
+        if values.get("own_file"):
+            options["own_file"] = values["own_file"]
+            stem = os.path.splitext(os.path.basename(values["own_file"]))[0]
+            options["name"] = f"my-{stem}-{values['attention']}"
+            what = values["own_file"]
+        else:
+            pair = values["dataset"].split()[-1]
+            options["pair"] = pair
+            options["name"] = f"my-{pair}-{values['attention']}"
+            what = f"the Bible, {pair}"
+        self._before_training = (self.current, self.slot.get())
+        self.training.started(f"training {options['name']} on {what}…")
+        self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
+                    on_done=self._on_trained, on_error=self._on_train_error)
+
+    def _on_train_progress(self, event) -> None:
+        self.training.on_progress(event)
+        if event.checkpoint is not None:          # live translations improve while it trains
+            self.slot.publish(event.checkpoint)
+            self._predict()
+
+    def _on_trained(self, card) -> None:
+        m = card.metrics
+        self.training.finished(f"saved {card.name}: test BLEU {m.get('bleu_beam1')} (beam 1), "
+                               f"{m.get('bleu_beam5')} (beam 5), {card.seconds:.0f} s")
+        self._before_training = None
+        self.current = card.name
+        self._load(card.name)
+
+    def _on_train_error(self, message: str) -> None:
+        if self._before_training is not None:     # cancel / failure keeps the previous model
+            name, model = self._before_training
+            self.current = name
+            self.slot.publish(model)
+            self._before_training = None
+            self._predict()
+        self.training.finished("cancelled: the previous model is kept" if message == "cancelled"
+                               else message, ok=False)
+
+    def _on_cancel(self) -> None:
+        ticket = self.tickets.get("train")
+        if ticket is not None:
+            ticket.cancel()
+
+    # -- DemoTab hooks --------------------------------------------------------------------
+    def self_test(self, done: Callable[[bool, str], None]) -> None:
+        self._self_test_done = done
+        if self.slot.get() is not None:
+            self._run_self_test()
+
+    def _run_self_test(self) -> None:
+        self.submit("selftest", predict_job, self.slot.get(), SELF_TEST_TEXT, 5,
+                    on_done=self._on_self_test, on_error=self._on_self_test_error)
+
+    def _on_self_test(self, out: dict) -> None:
+        done, self._self_test_done = self._self_test_done, None
+        if done is not None:
+            ok = bool(out.get("translation")) and len(out["alignment"]) == len(out["target_tokens"])
+            done(ok, f"“{SELF_TEST_TEXT}” → “{out.get('translation', '')}” ({out.get('ms', 0):.0f} ms)")
+
+    def _on_self_test_error(self, message: str) -> None:
+        done, self._self_test_done = self._self_test_done, None
+        if done is not None:
+            done(False, message)
+
+    def demo_input(self) -> None:
+        self.editor.setPlainText(DEMO_TEXT)
+        self._timer.stop()
+        self._predict()
+
+    def figure_widget(self) -> QWidget:
+        return self._figure
+
+
+if __name__ == "__main__":
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from engine.runtime import Engine
+
+    app = QApplication(sys.argv)
+    engine = Engine()
+    bridge = EngineBridge(engine)
+    tab = Tab(bridge)
+    tab.resize(1500, 950)
+    tab.show()
+    QTimer.singleShot(1500, tab.demo_input)
+    code = app.exec()
+    tab.shutdown()
+    engine.shutdown()
+    sys.exit(code)
