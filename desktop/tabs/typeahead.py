@@ -1,0 +1,457 @@
+"""Type-ahead tab: a Kneser-Ney n-gram, an LSTM and a gated CNN race to predict your next word.
+
+Type in the editor: after every keystroke each model proposes its top-5 next words (or, inside a
+word, the vocabulary words with that prefix ranked by next-word probability), with its latency
+for that keystroke. The chosen model's best completion appears as grey ghost text; Tab accepts
+it. The n-gram order (1-5) shows the Markov assumption at work; temperature flattens or sharpens
+the distributions; "Generate" samples a continuation word by word. The perplexity table compares
+the shipped models like the lecture's; the training panel trains a new one with a live plot.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QTextCursor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QGridLayout,
+                               QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
+                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from desktop.bridge import EngineBridge
+from desktop.tabs.base import DemoTab
+from desktop.widgets.model_card_view import ModelCardView
+from desktop.widgets.topk_bars import TopKBars
+from desktop.widgets.training_panel import Param, TrainingPanel
+from engine.runtime import ModelSlot
+
+KINDS = ("kn", "lstm", "gcnn")
+LABELS = {"kn": "Kneser-Ney 5-gram", "lstm": "LSTM", "gcnn": "Gated CNN"}
+DATASETS = ["sotu", "moby-dick"]
+DEMO_TEXT = "My fellow Americans, the state of our "
+SELF_TEST_TEXT = "The State of the"
+
+
+# -- engine-side jobs (run on the engine lanes: no widgets touched here) -------------------------
+def load_job(kind: str, name: str):
+    """(kind, TypeAhead) for the model `name`; raises ModelLoadError with a readable line."""
+    from engine.typeahead import models
+    from engine.typeahead.complete import TypeAhead
+    return kind, TypeAhead(models.load(name))
+
+
+def predict_job(kind: str, typer, text: str, order: int, temperature: float) -> dict:
+    out = typer.predict(text, k=5, order=order if kind == "kn" else None, temperature=temperature)
+    out["kind"] = kind
+    return out
+
+
+def generate_job(predictor, text: str, n_words: int, temperature: float, order: int):
+    from engine.runtime import Progress
+    from engine.typeahead.complete import generate
+    for i, piece in enumerate(generate(predictor, text, n_words, temperature, order)):
+        yield Progress(i + 1, n_words, message=piece)
+    return n_words
+
+
+def train_job(values: dict):
+    """The training panel's values -> `seqlab train typeahead` (a generator of Progress)."""
+    from pathlib import Path
+
+    from engine.typeahead import task
+    corpus = values.get("own_file") or values["dataset"]
+    arch = values["arch"]
+    name = f"{arch}-{Path(corpus).stem}"          # never shadows a shipped model
+    args = task.train_namespace(arch=arch, corpus=corpus, name=name, steps=values["steps"],
+                                order=values["order"])
+    return (yield from task.train(args))
+
+
+def self_test_job(text: str) -> dict:
+    _, typer = load_job("kn", "kn")
+    return typer.predict(text)
+
+
+# -- widgets -------------------------------------------------------------------------------------
+class GhostEditor(QPlainTextEdit):
+    """A plain text editor that draws a grey completion after the cursor; Tab accepts it."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self._ghost = ""
+        self.setTabChangesFocus(False)
+
+    def set_ghost(self, text: str) -> None:
+        if text != self._ghost:
+            self._ghost = text
+            self.viewport().update()
+
+    def ghost(self) -> str:
+        return self._ghost
+
+    def accept_ghost(self) -> bool:
+        if not self._ghost:
+            return False
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(self._ghost + " ")
+        self.setTextCursor(cursor)
+        return True
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Tab and self._ghost and self._cursor_at_end():
+            self.accept_ghost()
+            return
+        if event.key() == Qt.Key.Key_Tab:
+            return                      # no tab characters in a type-ahead editor
+        super().keyPressEvent(event)
+
+    def _cursor_at_end(self) -> bool:
+        return self.textCursor().atEnd()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._ghost or not self._cursor_at_end():
+            return
+        rect = self.cursorRect()
+        painter = QPainter(self.viewport())
+        painter.setFont(self.font())
+        painter.setPen(QColor(150, 150, 150))
+        painter.drawText(rect.right() + 1, rect.top() + self.fontMetrics().ascent(), self._ghost)
+        painter.end()
+
+
+class ModelColumn(QWidget):
+    """One model's top-5 with probabilities and its latency for the last keystroke."""
+
+    def __init__(self, kind: str, font: QFont, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setFont(font)
+        self.title = QLabel(LABELS[kind])
+        f = QFont(font)
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.2)
+        self.title.setFont(f)
+        self.bars = TopKBars(5)
+        self.latency = QLabel("loading…")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.bars)
+        layout.addWidget(self.latency)
+        layout.addStretch(1)
+
+
+# -- the tab -------------------------------------------------------------------------------------
+class Tab(DemoTab):
+    task = "typeahead"
+    title = "Type-ahead"
+
+    def __init__(self, bridge: EngineBridge, parent: Optional[QWidget] = None):
+        super().__init__(bridge, parent)
+        self.slots = {k: ModelSlot() for k in KINDS}     # TypeAhead per model, swapped by training
+        self.cards: dict[str, object] = {}
+        self.last: dict[str, dict] = {}                  # the latest prediction of each model
+        self._training_kind = ""
+        self._self_test_done: Optional[Callable] = None
+        self._build()
+        for kind in KINDS:
+            self.submit(f"load.{kind}", load_job, kind, kind, lane="background",
+                        on_done=self._on_loaded, on_error=self._on_load_error)
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        big = QFont(self.font())
+        big.setPointSizeF(max(13.0, big.pointSizeF() * 1.3))
+        self.setFont(big)
+        heading = QLabel("Predict p(w_t | w_<t): count-based n-grams vs an LSTM vs a gated CNN")
+        hf = QFont(big)
+        hf.setBold(True)
+        hf.setPointSizeF(big.pointSizeF() * 1.2)
+        heading.setFont(hf)
+        heading.setWordWrap(True)
+
+        self.editor = GhostEditor()
+        ef = QFont(big)
+        ef.setPointSizeF(big.pointSizeF() * 1.5)
+        self.editor.setFont(ef)
+        self.editor.setPlaceholderText("Start typing… (Tab accepts the grey completion)")
+        self.editor.setMinimumHeight(110)
+        self.editor.setMaximumHeight(190)
+        self.editor.textChanged.connect(self._predict)
+
+        self.order = QSpinBox()
+        self.order.setRange(1, 5)
+        self.order.setValue(5)
+        self.order.setToolTip("n-gram order: the Kneser-Ney model sees only the last order-1 words")
+        self.order.valueChanged.connect(self._predict)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.1, 3.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setValue(1.0)
+        self.temperature.valueChanged.connect(self._predict)
+        self.ghost_model = QComboBox()
+        self.ghost_model.addItems([LABELS[k] for k in KINDS])
+        self.ghost_model.setCurrentIndex(1)
+        self.ghost_model.currentIndexChanged.connect(self._update_ghost)
+        self.generate_model = QComboBox()
+        self.generate_model.addItems([LABELS[k] for k in KINDS])
+        self.generate_model.setCurrentIndex(1)
+        self.n_words = QSpinBox()
+        self.n_words.setRange(1, 200)
+        self.n_words.setValue(30)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.clicked.connect(self._on_generate)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self._on_stop_generate)
+        controls = QHBoxLayout()
+        for label, w in [("n-gram order", self.order), ("temperature", self.temperature),
+                         ("ghost text from", self.ghost_model)]:
+            controls.addWidget(QLabel(label))
+            controls.addWidget(w)
+        controls.addStretch(1)
+        gen = QHBoxLayout()
+        gen.addWidget(self.generate_button)
+        gen.addWidget(QLabel("with"))
+        gen.addWidget(self.generate_model)
+        gen.addWidget(self.n_words)
+        gen.addWidget(QLabel("words"))
+        gen.addWidget(self.stop_button)
+        gen.addStretch(1)
+
+        self.columns = {k: ModelColumn(k, big) for k in KINDS}
+        race = QWidget()
+        grid = QGridLayout(race)
+        for i, k in enumerate(KINDS):
+            grid.addWidget(self.columns[k], 0, i)
+        self.hint = QLabel("")
+        self.hint.setWordWrap(True)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(heading)
+        lv.addWidget(self.editor, 1)
+        lv.addLayout(controls)
+        lv.addLayout(gen)
+        lv.addWidget(race, 2)
+        lv.addWidget(self.hint)
+
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["model", "test perplexity", "parameters", "size",
+                                              "training time", "hardware"])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table_note = QLabel("Held-out perplexity on the State of the Union speeches "
+                                 "(speeches of years ending in 5), same 15k-word vocabulary.")
+        self.table_note.setWordWrap(True)
+        table_page = QWidget()
+        tv = QVBoxLayout(table_page)
+        tv.addWidget(self.table)
+        tv.addWidget(self.table_note)
+
+        self.panel = TrainingPanel(DATASETS, [
+            Param("arch", "model", "choice", "lstm", choices=list(KINDS)),
+            Param("steps", "steps (lstm/gcnn)", "int", 300, minimum=10, maximum=20000),
+            Param("order", "n-gram order (kn)", "int", 5, minimum=1, maximum=5),
+        ], file_filter="Text files (*.txt);;All files (*)")
+        self.panel.trainRequested.connect(self._on_train)
+        self.panel.cancelRequested.connect(self._on_cancel)
+
+        self.card_choice = QComboBox()
+        self.card_choice.addItems([LABELS[k] for k in KINDS])
+        self.card_choice.currentIndexChanged.connect(self._show_card)
+        self.card_view = ModelCardView()
+        card_page = QWidget()
+        cv = QVBoxLayout(card_page)
+        cv.addWidget(self.card_choice)
+        cv.addWidget(self.card_view, 1)
+
+        side = QTabWidget()
+        side.addTab(table_page, "Perplexity")
+        side.addTab(self.panel, "Train")
+        side.addTab(card_page, "Model card")
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._figure = left
+
+    # -- models -----------------------------------------------------------------------------
+    def _on_loaded(self, result) -> None:
+        kind, typer = result
+        self.slots[kind].publish(typer)
+        self.cards[kind] = typer.predictor.card
+        self.columns[kind].latency.setText("ready")
+        self._fill_table()
+        self._show_card()
+        self._predict_one(kind)
+
+    def _on_load_error(self, message: str) -> None:
+        if message == "cancelled":
+            return
+        self.hint.setText(message)
+        for kind in KINDS:
+            if self.slots[kind].get() is None:
+                self.columns[kind].latency.setText("not available")
+
+    def _fill_table(self) -> None:
+        rows = [(k, c) for k, c in ((k, self.cards.get(k)) for k in KINDS) if c is not None]
+        self.table.setRowCount(len(rows))
+        for r, (kind, card) in enumerate(rows):
+            ppl = card.metrics.get("test_ppl")
+            cells = [f"{LABELS[kind]} ({card.name})", f"{ppl:.1f}" if ppl else "—",
+                     f"{card.params:,}", f"{card.bytes / 1e6:.1f} MB",
+                     f"{card.seconds / 60:.1f} min",
+                     card.extra.get("hardware", card.device) if isinstance(card.extra, dict) else card.device]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c in (1, 2, 3, 4):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+
+    def _show_card(self, *_args) -> None:
+        kind = KINDS[self.card_choice.currentIndex()]
+        self.card_view.set_card(self.cards.get(kind))
+
+    # -- live prediction --------------------------------------------------------------------
+    def _predict(self, *_args) -> None:
+        for kind in KINDS:
+            self._predict_one(kind)
+
+    def _predict_one(self, kind: str) -> None:
+        typer = self.slots[kind].get()
+        if typer is None:
+            return
+        self.submit(f"predict.{kind}", predict_job, kind, typer, self.editor.toPlainText(),
+                    self.order.value(), self.temperature.value(),
+                    on_done=self._show, on_error=self._on_predict_error)
+
+    def _show(self, out: dict) -> None:
+        kind = out["kind"]
+        self.last[kind] = out
+        col = self.columns[kind]
+        col.bars.set_items([(n["word"], n["p"]) for n in out["next"]])
+        col.latency.setText(f"{out['ms']:.1f} ms this keystroke")
+        self._update_ghost()
+
+    def _update_ghost(self, *_args) -> None:
+        """Ghost text from the chosen model, or from the first one loaded if it is missing."""
+        chosen = KINDS[self.ghost_model.currentIndex()]
+        kind = chosen if chosen in self.last else next((k for k in KINDS if k in self.last), None)
+        out = self.last.get(kind) if kind else None
+        self.editor.set_ghost(out["ghost"] if out else "")
+
+    def _on_predict_error(self, message: str) -> None:
+        if message != "cancelled":
+            self.hint.setText(message)
+
+    # -- generate ---------------------------------------------------------------------------
+    def _on_generate(self) -> None:
+        kind = KINDS[self.generate_model.currentIndex()]
+        typer = self.slots[kind].get()
+        if typer is None:
+            self.hint.setText(f"the {LABELS[kind]} model is not loaded")
+            return
+        self.generate_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.submit("generate", generate_job, typer.predictor, self.editor.toPlainText(),
+                    self.n_words.value(), self.temperature.value(), self.order.value(),
+                    lane="background", on_progress=self._on_generated_word,
+                    on_done=self._on_generate_done, on_error=self._on_generate_done)
+
+    def _on_generated_word(self, event) -> None:
+        cursor = self.editor.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(event.message)
+        self.editor.setTextCursor(cursor)
+
+    def _on_generate_done(self, _result) -> None:
+        self.generate_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _on_stop_generate(self) -> None:
+        ticket = self.tickets.get("generate")
+        if ticket is not None:
+            ticket.cancel()
+
+    # -- training ---------------------------------------------------------------------------
+    def _on_train(self, values: dict) -> None:
+        self._training_kind = values["arch"]
+        self.panel.started(f"training {LABELS[values['arch']]} on "
+                           f"{values.get('own_file') or values['dataset']}…")
+        self.submit("train", train_job, values, lane="background", on_progress=self._on_train_progress,
+                    on_done=self._on_trained, on_error=self._on_train_error)
+
+    def _on_train_progress(self, event) -> None:
+        self.panel.on_progress(event)
+        if event.checkpoint is not None:           # a ready predictor: predict with it right away
+            from engine.typeahead.complete import TypeAhead
+            self.slots[self._training_kind].publish(TypeAhead(event.checkpoint))
+            self._predict_one(self._training_kind)
+
+    def _on_trained(self, card) -> None:
+        self.panel.finished(f"saved {card.name}: held-out perplexity {card.metrics.get('test_ppl')}")
+        self.submit(f"load.{self._training_kind}", load_job, self._training_kind, card.name,
+                    lane="background", on_done=self._on_loaded, on_error=self._on_load_error)
+
+    def _on_train_error(self, message: str) -> None:
+        self.panel.finished("cancelled: the previous model is kept" if message == "cancelled"
+                            else message, ok=False)
+        # A cancelled run may have published checkpoints: go back to the saved model.
+        kind = self._training_kind
+        card = self.cards.get(kind)
+        self.submit(f"load.{kind}", load_job, kind, card.name if card else kind, lane="background",
+                    on_done=self._on_loaded, on_error=self._on_load_error)
+
+    def _on_cancel(self) -> None:
+        ticket = self.tickets.get("train")
+        if ticket is not None:
+            ticket.cancel()
+
+    # -- DemoTab ----------------------------------------------------------------------------
+    def self_test(self, done: Callable[[bool, str], None]) -> None:
+        self._self_test_done = done
+        self.submit("selftest", self_test_job, SELF_TEST_TEXT, lane="background",
+                    on_done=self._on_self_test, on_error=self._on_self_test_error)
+
+    def _on_self_test(self, out: dict) -> None:
+        ok = bool(out.get("next"))
+        words = ", ".join(n["word"] for n in out.get("next", [])[:3])
+        if self._self_test_done:
+            self._self_test_done(ok, f"'{SELF_TEST_TEXT}' -> {words}" if ok else "no prediction")
+
+    def _on_self_test_error(self, message: str) -> None:
+        if self._self_test_done:
+            self._self_test_done(False, message)
+
+    def demo_input(self) -> None:
+        self.editor.setPlainText(DEMO_TEXT)
+        self.editor.moveCursor(QTextCursor.MoveOperation.End)
+
+    def figure_widget(self) -> QWidget:
+        return self._figure
+
+
+if __name__ == "__main__":
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from engine.runtime import Engine
+
+    app = QApplication(sys.argv)
+    engine = Engine()
+    bridge = EngineBridge(engine)
+    tab = Tab(bridge)
+    tab.resize(1500, 900)
+    tab.show()
+    tab.demo_input()
+    code = app.exec()
+    engine.shutdown()
+    sys.exit(code)
