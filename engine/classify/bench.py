@@ -128,6 +128,27 @@ def _quantized(ft, model, train_set, ref, ds, path, tmp, a) -> dict:
     return rows
 
 
+def output_layer_step_us(nlabels: int, dim: int = 100, batch: int = 64, repeat: int = 200) -> dict:
+    """Median microseconds of one output-layer SGD step (softmax vs hierarchical softmax) for
+    `nlabels` Zipf-distributed labels: where the O(log C) path starts to pay off in torch."""
+    from engine.classify.losses import create_loss
+    gen = torch.Generator().manual_seed(0)
+    counts = [max(1, int(10000 / (i + 1))) for i in range(nlabels)]
+    h = torch.randn(batch, dim, generator=gen) * 0.1
+    target = torch.multinomial(torch.tensor(counts, dtype=torch.float), batch, True, generator=gen)
+    out = {}
+    for name, rows in (("softmax", nlabels), ("hs", nlabels - 1)):
+        loss = create_loss(name, torch.zeros(rows, dim), counts)
+        t = loss.prepare(target)
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            loss.step(h, t, 0.1, need_loss=False)
+            times.append(time.perf_counter() - t0)
+        out[name] = round(statistics.median(times) * 1e6, 1)
+    return out
+
+
 def _hs_vs_softmax(ft, a) -> dict:
     ds = datasets.load(a.hs_data)
     res = {"data": a.hs_data, "labels": len({l for ls in ds.train.labels for l in ls}),
@@ -145,4 +166,5 @@ def _hs_vs_softmax(ft, a) -> dict:
                          "seqlab_accuracy": evaluate_split(model, ds.test)["accuracy"],
                          "fasttext_seconds": round(statistics.median(rtimes), 3),
                          "fasttext_accuracy": ref_accuracy(ref, ds.test)}
+    res["output_layer_step_us"] = {str(c): output_layer_step_us(c) for c in (66, 1000, 10000)}
     return res

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import hashlib
 import io
 import sqlite3
 from dataclasses import dataclass
@@ -62,11 +63,14 @@ class Dataset:
 def _split(name, rows, source: dict) -> Dataset:
     """rows: (stable id, text, labels) -> deterministic train / valid / test."""
     parts = {"train": Split([], []), "valid": Split([], []), "test": Split([], [])}
+    # a deterministic shuffle (by the hash of the id): sources come sorted (by movie, by book),
+    # and fastText reads its file in order, so an unshuffled file ends training on one class
+    rows = sorted(rows, key=lambda r: hashlib.sha1(r[0].encode("utf-8")).digest())
     for key, text, labels in rows:
         part = parts[hash_split(key, test_percent=10, valid_percent=10)]
         part.texts.append(text)
         part.labels.append(labels)
-    source = {**source, "split": "sha1(id) % 100: <10 test, <20 valid, else train",
+    source = {**source, "split": "sha1(id) % 100: <10 test, <20 valid, else train; ordered by sha1(id)",
               "sizes": {k: len(v) for k, v in parts.items()}}
     return Dataset(name, parts["train"], parts["valid"], parts["test"], source)
 

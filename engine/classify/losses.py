@@ -125,19 +125,24 @@ class HierarchicalSoftmaxLoss(Loss):
         super().__init__(W)
         self.nodes, self.codes, self.mask = huffman_paths(counts)   # (C, D) each
         self.sign = (2 * self.codes - 1) * self.mask                # +1 / -1 on the path, 0 off it
+        self.code_mask = torch.stack([self.codes, self.mask], -1)   # (C, D, 2): one gather per step
 
     def probs(self, h):
         s = (h @ self.W.T)[:, self.nodes]                           # (B, C, D)
         return (F.logsigmoid(s * self.sign) * self.mask).sum(-1).exp()
 
     def step(self, h, target, lr, need_loss=True):
-        nodes, codes, mask = self.nodes[target], self.codes[target], self.mask[target]  # (B, D)
-        Wn = self.W[nodes]                                          # (B, D, dim)
-        s = torch.bmm(Wn, h[:, :, None]).squeeze(-1)                # (B, D)
+        B, D = len(target), self.nodes.shape[1]
+        nodes = self.nodes.index_select(0, target)                  # (B, D) internal nodes on the path
+        codes, mask = self.code_mask.index_select(0, target).unbind(-1)  # (B, D) each
+        Wn = self.W.index_select(0, nodes.view(-1)).view(B, D, -1)  # (B, D, dim)
+        s = (Wn * h[:, None, :]).sum(-1)                            # (B, D) path scores
         loss = -(F.logsigmoid(s * self.sign[target])).sum() if need_loss else None
-        G = (codes - torch.sigmoid(s)).mul_(mask).mul_(lr)          # (B, D)
-        grad_h = torch.bmm(G[:, None, :], Wn).squeeze(1)            # (B, dim)
-        self.W.index_add_(0, nodes.flatten(), (G[:, :, None] * h[:, None, :]).flatten(0, 1))
+        # (summed over the batch: averaging per node, as trainer.py does for frequent input
+        # rows, starves the root and top nodes and loses ~30 points here)
+        G = torch.sigmoid(s).sub_(codes).mul_(mask).mul_(-lr)      # lr (code - sigmoid(s)) on the path
+        grad_h = (G[:, :, None] * Wn).sum(1)                        # (B, dim)
+        self.W.index_put_((nodes.view(-1),), (G[:, :, None] * h[:, None, :]).view(B * D, -1), accumulate=True)
         return loss, grad_h
 
     def logit_direction(self, label):
