@@ -82,6 +82,8 @@ def run(a) -> dict:
     settings = {k: getattr(a, k) for k in ("data", "dim", "epochs", "lr", "word_ngrams", "bucket",
                                            "loss", "threads", "batch")}
     out = {"settings": settings, "split": ds.source["sizes"]}
+    if getattr(a, "hs_only", False):
+        return {"settings": settings, "hierarchical_softmax": _hs_vs_softmax(ft, a)}
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as tmp:
         path = _write_train_file(ds, tmp)
         ours_t, ref_t = [], []

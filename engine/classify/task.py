@@ -53,6 +53,7 @@ class ClassifyTask:
             p.add_argument("--repeat", type=int, default=3, help="timed trainings of each (median)")
             p.add_argument("--hs-data", default="bible", help="many-label set for softmax vs hs ('' to skip)")
             p.add_argument("--hs-epochs", type=int, default=5)
+            p.add_argument("--hs-only", action="store_true", help="only the softmax vs hs comparison")
 
     def train(self, args):
         fields = {f.name for f in dataclasses.fields(pipeline.Options)}
