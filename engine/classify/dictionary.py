@@ -11,6 +11,7 @@ Rows: [0, nwords) words, [nwords, nwords + bucket) hashed n-grams.
 from __future__ import annotations
 
 import collections
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +123,12 @@ class Dictionary:
         return cls(**d)
 
     # -- text -> rows -------------------------------------------------------------------------
+    def word_hashes(self) -> np.ndarray:
+        """FNV-1a hash of every vocabulary word (uint64 holding the uint32), computed once."""
+        if getattr(self, "_word_hashes", None) is None:
+            self._word_hashes = np.fromiter(map(fnv1a, self.words), dtype=np.uint64, count=len(self.words))
+        return self._word_hashes
+
     def _char_ngrams(self, word: str) -> list[int]:
         if self.maxn <= 0 or word == EOS:
             return []
@@ -173,15 +180,19 @@ class Dictionary:
         lens = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
         flat = [t for toks in tokens for t in toks]
         doc = np.repeat(np.arange(n), lens)
-        get = self.word2id.get
-        ids = np.fromiter((get(t, -1) for t in flat), dtype=np.int64, count=len(flat))
-        parts_rows, parts_doc = [ids[ids >= 0]], [doc[ids >= 0]]
+        ids = np.fromiter(map(self.word2id.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
+        known = ids >= 0
+        parts_rows, parts_doc = [ids[known]], [doc[known]]
         if self.maxn > 0:
             chars = [self._char_ngrams(t) for t in flat]
             parts_rows.append(np.fromiter((r for c in chars for r in c), dtype=np.int64))
             parts_doc.append(np.repeat(doc, [len(c) for c in chars]))
         if self.word_ngrams > 1:
-            hashes = _as_int64_of_int32(np.fromiter(map(_hash_cached, flat), dtype=np.uint64, count=len(flat)))
+            # token hashes: looked up for vocabulary words, computed only for unknown ones
+            hashes = self.word_hashes()[np.where(known, ids, 0)]
+            for i in np.flatnonzero(~known):
+                hashes[i] = _hash_cached(flat[i])
+            hashes = _as_int64_of_int32(hashes)
             for k in range(2, self.word_ngrams + 1):
                 same = doc[: len(doc) - k + 1] == doc[k - 1:]          # n-gram inside one text
                 parts_rows.append(self._ngram_rows(hashes, k)[same])

@@ -3,9 +3,10 @@ epochs, sparse updates, and Hogwild (Recht et al. 2011) worker processes.
 
 Each step takes a minibatch of texts, computes h = mean of their rows, lets the loss update
 its output matrix, and adds lr * grad_h / n_rows to exactly the input rows the texts used
-(`index_add_`): no autograd, no optimizer state, no dense gradient of the (huge) input matrix.
-fastText updates after every single text; a small minibatch (default 16) keeps the same
-dynamics while paying torch's per-call overhead once per batch instead of once per text.
+(`index_put_(accumulate=True)`): no autograd, no optimizer state, no dense gradient of the
+(huge) input matrix. fastText updates after every single text; a minibatch (default 64) keeps
+close dynamics while paying torch's per-call overhead once per batch instead of once per text.
+The data are shuffled once into fixed batches; each epoch visits the batches in a new order.
 
 Hogwild: with threads > 1 the parameters live in shared memory and `threads` forked processes
 each train on their own slice of the data, reading and writing the same tensors without locks,
@@ -33,7 +34,7 @@ class TrainConfig:
     epochs: int = 5             # passes over the training set
     lr: float = 0.5             # initial learning rate, decays linearly to 0
     threads: int = 1            # Hogwild worker processes (1 = in-process, reproducible)
-    batch: int = 16             # texts per sparse SGD step
+    batch: int = 64             # texts per sparse SGD step
     seed: int = 0               # data order (and initialization, in the caller)
     report_s: float = 0.2       # seconds between progress events
 
@@ -82,38 +83,53 @@ def accuracy(model: FastText, data: Encoded) -> float:
     return float((top == data.target).float().mean())
 
 
+class Batches:
+    """Fixed minibatches of a (shuffled once) training set, with everything the inner loop needs
+    precomputed, so that an epoch only permutes the order of the batches."""
+
+    @torch.no_grad()
+    def __init__(self, data: Encoded, B: int, nrows: int):
+        n, offsets = data.n, data.offsets
+        lens = offsets[1:] - offsets[:-1]
+        self.data, self.B, self.n = data, B, n
+        self.inv = (1.0 / lens.clamp(min=1).float())[:, None]      # fastText: grad / n rows
+        first = torch.arange(n) // B * B                            # first text of each text's batch
+        self.local_off = offsets[:-1] - offsets[first]              # offsets inside the batch
+        self.local_seg = torch.repeat_interleave(torch.arange(n) - first, lens)  # row -> text in batch
+        # A row used by c texts of one batch gets the mean of their c updates, not the sum:
+        # per-text SGD lets each update see the previous ones, while summing c stale updates of
+        # a very frequent row ("</s>", "the") overshoots and diverges at fastText's learning rates.
+        batch_of_row = torch.repeat_interleave(first // B, lens)
+        _, where, count = torch.unique(batch_of_row * nrows + data.rows, return_inverse=True,
+                                       return_counts=True)
+        self.row_w = (1.0 / count.float())[where][:, None]          # (N, 1)
+        self.bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
+
+    def __len__(self):
+        return len(self.bounds) - 1
+
+
 @torch.no_grad()
-def sgd_epoch(model: FastText, data: Encoded, cfg: TrainConfig, lr_at, counter, loss_acc: list,
+def sgd_epoch(model: FastText, batches: Batches, order: list[int], lr_at, counter, loss_acc,
               stop=None):
-    """One pass over `data` (targets already `loss.prepare`d) in minibatches: the inner loop of
+    """One pass over the batches in `order` (targets already `loss.prepare`d): the inner loop of
     fastText's trainThread. lr_at(tokens) gives the decayed learning rate; counter(tokens)
     records this batch's tokens and returns the global count (Hogwild workers share it).
     Yields after each batch so the caller can report and cancel."""
     E, step = model.input.weight, model.loss.step                  # (nrows, dim), shared
-    B, n, offsets = cfg.batch, data.n, data.offsets
-    lens = offsets[1:] - offsets[:-1]
-    inv = (1.0 / lens.clamp(min=1).float())[:, None]                # fastText: grad / n rows
-    first = torch.arange(n) // B * B                                # first text of each text's batch
-    local_off = offsets[:-1] - offsets[first]                       # offsets inside the batch
-    local_seg = torch.repeat_interleave(torch.arange(n) - first, lens)  # row -> text in batch
-    # A row used by c texts of one batch gets the mean of their c updates, not the sum: per-text
-    # SGD would have let each update see the previous ones; summing c stale updates of a very
-    # frequent row ("</s>", "the") overshoots and diverges at fastText's learning rates.
-    batch_of_row = torch.repeat_interleave(first // B, lens)
-    _, where, count = torch.unique(batch_of_row * E.shape[0] + data.rows, return_inverse=True,
-                                   return_counts=True)
-    row_w = ((1.0 / count.float())[where] * inv[:, 0].repeat_interleave(lens))[:, None]  # (N, 1)
-    bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
+    data, B, bt = batches.data, batches.B, batches
     tokens = 0
-    for i, b in enumerate(range(0, n, B)):
-        e, o0, o1 = min(b + B, n), bounds[i], bounds[i + 1]
-        rows, inv_b = data.rows[o0:o1], inv[b:e]
+    for k, i in enumerate(order):
+        b, o0, o1 = i * B, bt.bounds[i], bt.bounds[i + 1]
+        e = min(b + B, bt.n)
+        rows, inv_b = data.rows[o0:o1], bt.inv[b:e]
         # mean of the rows = their sum / n (embedding_bag's "sum" mode is ~4x faster than "mean")
-        h = torch.embedding_bag(E, rows, local_off[b:e], False, 0)[0].mul_(inv_b)  # (B, dim)
-        need_loss = i % 8 == 0                                      # loss estimated on 1 batch in 8
+        h = torch.embedding_bag(E, rows, bt.local_off[b:e], False, 0)[0].mul_(inv_b)  # (B, dim)
+        need_loss = k % 8 == 0                                      # loss estimated on 1 batch in 8
         loss, grad_h = step(h, data.target[b:e], lr_at(tokens), need_loss)     # W updated
-        # sparse update of exactly the rows used: E[r] += lr * grad_h[text of r] / n
-        E.index_put_((rows,), grad_h.index_select(0, local_seg[o0:o1]).mul_(row_w[o0:o1]), accumulate=True)
+        # sparse update of exactly the rows used: E[r] += lr * grad_h[text of r] / n / c_r
+        upd = grad_h.mul_(inv_b).index_select(0, bt.local_seg[o0:o1]).mul_(bt.row_w[o0:o1])
+        E.index_put_((rows,), upd, accumulate=True)
         tokens = counter(o1 - o0)
         if need_loss:
             loss_acc[0] += float(loss)
@@ -170,10 +186,11 @@ def _train_inprocess(model, data, cfg, valid, total, lr_at):
     torch.set_num_threads(1)                  # tiny ops: one thread is faster and deterministic
     try:
         last, loss_acc = time.perf_counter(), [0.0, 0]
+        batches = Batches(data.subset(_epoch_order(data.n, cfg.seed, 0)), cfg.batch, model.input.weight.shape[0])
         for epoch in range(cfg.epochs):
             loss_acc = [0.0, 0]
-            shuffled = data.subset(_epoch_order(data.n, cfg.seed, epoch))
-            for _ in sgd_epoch(model, shuffled, cfg, lambda _: lr_at(done[0]), counter, loss_acc):
+            order = _epoch_order(len(batches), cfg.seed, epoch + 1).tolist()
+            for _ in sgd_epoch(model, batches, order, lambda _: lr_at(done[0]), counter, loss_acc):
                 if time.perf_counter() - last > cfg.report_s:
                     last = time.perf_counter()
                     yield _event(done[0], total, _mean(loss_acc), f"epoch {epoch + 1}/{cfg.epochs}", model)
@@ -199,9 +216,11 @@ def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, sto
             state["global"] += tokens
         return state["global"]
 
+    seed = cfg.seed + 7919 * slot
+    batches = Batches(mine.subset(_epoch_order(mine.n, seed, 0)), cfg.batch, model.input.weight.shape[0])
     for epoch in range(cfg.epochs):
-        shuffled = mine.subset(_epoch_order(mine.n, cfg.seed + 7919 * slot, epoch))
-        for _ in sgd_epoch(model, shuffled, cfg, lambda _: lr_at(state["global"]), counter,
+        order = _epoch_order(len(batches), seed, epoch + 1).tolist()
+        for _ in sgd_epoch(model, batches, order, lambda _: lr_at(state["global"]), counter,
                            loss_acc[slot], stop):
             pass
         if stop[0]:
