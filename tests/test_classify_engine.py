@@ -61,14 +61,17 @@ def test_fnv1a_matches_fasttext_hash():
     assert fnv1a("é") != fnv1a("e")
 
 
-def test_encode_matches_per_text_features():
+@pytest.mark.parametrize("minn, maxn", [(0, 0), (3, 4)])
+def test_encode_matches_per_text_features(minn, maxn):
     texts, ys = synthetic(50, negation=True)
-    d = Dictionary.build(texts, ys, word_ngrams=3, bucket=997)
+    d = Dictionary.build(texts, ys, word_ngrams=3, bucket=997, minn=minn, maxn=maxn)
     rows, offsets = d.encode(texts)
     for i, t in enumerate(texts):
         feats, names = d.features(t)
         assert sorted(rows[offsets[i]:offsets[i + 1]].tolist()) == sorted(feats)
         assert "</s>" in names and any(n.count(" ") == 2 for n in names)   # trigrams present
+        n_char = sum(len(w) + 2 - k + 1 for w in t.split() for k in range(minn, maxn + 1)) if maxn else 0
+        assert len(feats) == 2 * (len(t.split()) + 1) - 1 + len(t.split()) - 1 + n_char
     assert rows.max() < d.nrows
 
 

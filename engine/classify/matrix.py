@@ -7,7 +7,6 @@ row ids) are stored, and looking up a dropped row simply leaves it out of the ba
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from engine.classify.quantizer import ProductQuantizer
 
@@ -28,6 +27,13 @@ class Matrix:
         """Mean of the rows of each bag: rows (N,), offsets (B,) start of each bag -> (B, dim)."""
         raise NotImplementedError
 
+    @staticmethod
+    def _mean(weight, rows, offsets):
+        # sum / count: embedding_bag's "sum" mode is several times faster than its "mean" on CPU
+        total = torch.embedding_bag(weight, rows, offsets, False, 0)[0]          # (B, dim)
+        ends = torch.cat([offsets[1:], torch.tensor([len(rows)])])
+        return total / (ends - offsets).clamp(min=1)[:, None]
+
     def rows(self, rows: torch.Tensor) -> torch.Tensor:
         """The (decoded) vectors of some original row ids; dropped rows come back as zeros."""
         raise NotImplementedError
@@ -47,7 +53,7 @@ class DenseMatrix(Matrix):
 
     def bag(self, rows, offsets):
         rows, offsets = self.remap(rows, offsets)
-        return F.embedding_bag(rows, self.weight, offsets, mode="mean")
+        return self._mean(self.weight, rows, offsets)
 
     def rows(self, rows):
         if self.kept is None:
@@ -93,7 +99,7 @@ class QuantMatrix(Matrix):
     def bag(self, rows, offsets):
         rows, offsets = self.remap(rows, offsets)
         vectors = self._decode_stored(rows)                         # (N, dim) only the rows used
-        return F.embedding_bag(torch.arange(len(rows)), vectors, offsets, mode="mean")
+        return self._mean(vectors, torch.arange(len(rows)), offsets)
 
     def rows(self, rows):
         if self.kept is None:

@@ -63,7 +63,7 @@ class ClassifyTask:
     def evaluate(self, args):
         from engine.classify import data as datasets
         model, card = pipeline.load_with_card(args.model)
-        name = args.data or (card.data.get("file") if card.data.get("source") == "file" else None) \
+        name = args.data or card.data.get("dataset") or card.data.get("file") \
             or (args.model if args.model in datasets.DATASETS else "sentiment")
         ds = datasets.load(name)
         result = pipeline.evaluate_split(model, getattr(ds, args.split))
