@@ -40,10 +40,10 @@ def test_order_one_ignores_context(capsys):
 
 
 def test_eval_reports_finite_perplexity(capsys):
-    code, out, err = run(capsys, "eval", "typeahead", "--models", "kn", "--max-tokens", "3000", "--json")
+    code, out, err = run(capsys, "eval", "typeahead", "--models", "kn", "--max-tokens", "1000", "--json")
     assert code == 0, err
     res = json.loads(out)
-    assert res["tokens"] == 3000 and math.isfinite(res["kn"]["ppl"]) and 20 < res["kn"]["ppl"] < 1000
+    assert res["tokens"] == 1000 and math.isfinite(res["kn"]["ppl"]) and 20 < res["kn"]["ppl"] < 1000
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -71,9 +71,12 @@ def test_non_utf8_and_binary_files_are_refused(capsys, tmp_path):
 def test_train_on_own_file_then_predict_and_corrupt_weights(capsys, tmp_path):
     own = tmp_path / "preamble.txt"
     own.write_text(OWN_TEXT, encoding="utf-8")
+    arpa = tmp_path / "mine.arpa"
     code, out, err = run(capsys, "train", "typeahead", "--arch", "kn", "--order", "3", "--prune", "1",
-                         "--min-count", "1", "--corpus", str(own), "--name", "mine", "--json")
+                         "--min-count", "1", "--corpus", str(own), "--name", "mine", "--json",
+                         "--arpa", str(arpa))
     assert code == 0, err
+    assert arpa.read_text(encoding="utf-8").startswith("\\data\\\nngram 1=")
     saved = json.loads(out)
     assert saved["name"] == "mine" and saved["metrics"]["test_ppl"] < 3      # it memorized the text
     folder = paths.user_models() / "typeahead"

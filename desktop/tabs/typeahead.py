@@ -27,9 +27,10 @@ from engine.runtime import ModelSlot
 
 KINDS = ("kn", "lstm", "gcnn")
 LABELS = {"kn": "Kneser-Ney 5-gram", "lstm": "LSTM", "gcnn": "Gated CNN"}
+SHORT = {"kn": "KN 5-gram", "lstm": "LSTM", "gcnn": "GCNN"}
 DATASETS = ["sotu", "moby-dick"]
 DEMO_TEXT = "My fellow Americans, the state of our "
-SELF_TEST_TEXT = "The State of the"
+SELF_TEST_TEXT = "The State of the "
 
 
 # -- engine-side jobs (run on the engine lanes: no widgets touched here) -------------------------
@@ -67,9 +68,12 @@ def train_job(values: dict):
     return (yield from task.train(args))
 
 
-def self_test_job(text: str) -> dict:
-    _, typer = load_job("kn", "kn")
-    return typer.predict(text)
+def self_test_job(typer, text: str) -> dict:
+    """One real prediction: with the loaded n-gram model, or loading it if it is not there yet."""
+    if typer is None:
+        _, typer = load_job("kn", "kn")
+    from engine.typeahead.complete import TypeAhead
+    return TypeAhead(typer.predictor).predict(text)
 
 
 # -- widgets -------------------------------------------------------------------------------------
@@ -237,8 +241,8 @@ class Tab(DemoTab):
         lv.addWidget(self.hint)
 
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["model", "test perplexity", "parameters", "size",
-                                              "training time", "hardware"])
+        self.table.setHorizontalHeaderLabels(["model", "test ppl", "params", "size", "training",
+                                              "hardware"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -275,8 +279,8 @@ class Tab(DemoTab):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._figure = left
@@ -304,7 +308,8 @@ class Tab(DemoTab):
         self.table.setRowCount(len(rows))
         for r, (kind, card) in enumerate(rows):
             ppl = card.metrics.get("test_ppl")
-            cells = [f"{LABELS[kind]} ({card.name})", f"{ppl:.1f}" if ppl else "—",
+            cells = [SHORT[kind] + ("" if card.name == kind else f" ({card.name})"),
+                     f"{ppl:.1f}" if ppl else "—",
                      f"{card.params:,}", f"{card.bytes / 1e6:.1f} MB",
                      f"{card.seconds / 60:.1f} min",
                      card.extra.get("hardware", card.device) if isinstance(card.extra, dict) else card.device]
@@ -417,7 +422,7 @@ class Tab(DemoTab):
     # -- DemoTab ----------------------------------------------------------------------------
     def self_test(self, done: Callable[[bool, str], None]) -> None:
         self._self_test_done = done
-        self.submit("selftest", self_test_job, SELF_TEST_TEXT, lane="background",
+        self.submit("selftest", self_test_job, self.slots["kn"].get(), SELF_TEST_TEXT, lane="background",
                     on_done=self._on_self_test, on_error=self._on_self_test_error)
 
     def _on_self_test(self, out: dict) -> None:

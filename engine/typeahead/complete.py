@@ -38,6 +38,8 @@ def tail(text: str) -> tuple[str, bool]:
 def apply_temperature(logp: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities p_i ∝ exp(log p_i / T) (T = 1: the model's own distribution)."""
     t = max(float(temperature), 1e-3)
+    if t == 1.0:
+        return np.exp(logp)
     z = logp / t
     z = z - z[np.isfinite(z)].max()
     p = np.exp(z)
@@ -52,6 +54,8 @@ class Session:
     states: list = dataclasses.field(default_factory=list)   # states[i] = state after ids[:i+1]
     _dist_key: tuple = ()
     _dist: Optional[np.ndarray] = None
+    _probs: Optional[np.ndarray] = None     # the distribution at the temperature below
+    _temperature: float = 1.0
 
     def state_for(self, ids: list[int]):
         """The model state after `ids`, reusing the longest cached prefix."""
@@ -80,13 +84,19 @@ class Session:
             self.states[:drop] = [None] * drop
         return state
 
-    def log_probs(self, ids: list[int], order: Optional[int]) -> tuple[object, np.ndarray]:
+    def probs(self, ids: list[int], order: Optional[int], temperature: float) -> tuple[object, np.ndarray]:
+        """(state, p over the vocabulary with <unk> zeroed); cached while only the prefix changes."""
         key = (tuple(ids[-(self.predictor.max_context() + 1):]), len(ids), order)
         state = self.state_for(ids)
         if key != self._dist_key or self._dist is None:
             self._dist = self.predictor.log_probs(state, order)
             self._dist_key = key
-        return state, self._dist
+            self._probs = None
+        if self._probs is None or temperature != self._temperature:
+            self._probs = apply_temperature(self._dist, temperature)
+            self._probs[self.predictor.vocab.unk] = 0.0          # never suggest <unk>
+            self._temperature = temperature
+        return state, self._probs
 
 
 class TypeAhead:
@@ -111,17 +121,14 @@ class TypeAhead:
                 temperature: float = 1.0, completion: bool = True) -> dict:
         t0 = time.perf_counter()
         ids, partial = self.context_ids(text)
-        state, logp = self.session.log_probs(ids, order)
-        p = apply_temperature(logp, temperature)
-        p[self.vocab.unk] = 0.0                  # never suggest <unk>
+        state, p = self.session.probs(ids, order, temperature)
         cand = np.array(self.vocab.with_prefix(partial), dtype=np.int64) if partial else None
         if cand is not None and len(cand) == 0:
             top = []
         elif cand is not None:
-            order_ = np.argsort(-p[cand])[:k]
-            top = cand[order_].tolist()
+            top = cand[_top_k(p[cand], k)].tolist()
         else:
-            top = np.argsort(-p)[:k].tolist()
+            top = _top_k(p, k).tolist()
         result = {"next": [{"word": self.vocab.itos[i], "p": round(float(p[i]), 6)} for i in top]}
         words = []
         if completion and top:
@@ -153,6 +160,14 @@ class TypeAhead:
             self._ghost_cache.clear()
         self._ghost_cache[cache_key] = words
         return words
+
+
+def _top_k(p: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, largest first (argpartition: no full sort of 15k)."""
+    if len(p) <= k:
+        return np.argsort(-p, kind="stable")
+    idx = np.argpartition(-p, k)[:k]
+    return idx[np.argsort(-p[idx], kind="stable")]
 
 
 def _ghost(text: str, partial: str, words: list[str]) -> str:

@@ -45,6 +45,16 @@ class GLUBlock(nn.Module):
         self.up = nn.Linear(config.n_inner, config.n_embd)
         self.drop = nn.Dropout(config.dropout)
 
+    def conv_matrix(self) -> torch.Tensor:
+        """The conv weight (2b, b, k) as a (2b, k*b) matrix over a flattened (k, b) window
+        (cached for inference; weights do not change once published)."""
+        w = getattr(self, "_matrix", None)
+        if w is None or self.training:
+            w = self.conv.weight.permute(0, 2, 1).reshape(self.conv.out_channels, -1).detach()
+            if not self.training:
+                self._matrix = w
+        return w
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.down(self.ln(x)).transpose(1, 2)                  # (B, b, T)
         h = self.conv(F.pad(h, (self.pad, 0)))                     # (B, 2b, T), position t sees t-k+1..t
@@ -79,11 +89,33 @@ class GCNNLM(nn.Module):
             return None, self.softmax.loss(x, targets)
         return self.softmax.log_prob(x), None
 
+    # -- inference: one word at a time, with a cache per block -----------------------------
+    # A block's conv at position t reads its bottleneck inputs at t-k+1..t, so keeping the last
+    # k-1 of them per block makes a new word cost one position per block instead of a window.
+    # Starting from empty (zero) caches equals the zero padding of training; once the words fed
+    # cover the window (context_size()), every output is exactly the full forward pass.
+
+    def empty_cache(self) -> list[torch.Tensor]:
+        c = self.config
+        return [torch.zeros(c.kernel - 1, c.n_inner) for _ in self.blocks]   # (k-1, b) per block
+
     @torch.no_grad()
-    def window_log_prob(self, window: list[int]) -> torch.Tensor:
-        """(V,) log p(next | the last context_size() words): one keystroke costs one window."""
-        idx = torch.tensor([window[-self.context_size():]])
-        x = self.softmax.embed(idx)
-        for block in self.blocks:
-            x = block(x)
-        return self.softmax.log_prob(self.ln_f(x[:, -1]))[0]
+    def advance(self, cache: list[torch.Tensor], ids: list[int]) -> tuple[list, torch.Tensor]:
+        """Feed words; returns (new caches, last output (d,)). The old caches stay valid."""
+        xs = self.softmax.embed(torch.tensor(ids))                  # (n, d)
+        for x in xs:
+            x = x[None]                                             # (1, d)
+            new = []
+            for block, past in zip(self.blocks, cache):
+                h = block.down(block.ln(x))                         # (1, b)
+                window = torch.cat([past, h], dim=0)                # (k, b): t-k+1 .. t
+                y = torch.addmv(block.conv.bias, block.conv_matrix(), window.reshape(-1))  # (2b,)
+                x = x + block.up(F.glu(y, dim=0))[None]             # (1, d)
+                new.append(window[1:])
+            cache = new
+        return cache, self.ln_f(x[0])
+
+    @torch.no_grad()
+    def log_prob(self, out: torch.Tensor) -> torch.Tensor:
+        """(V,) log p(next word) from the last output of `advance`."""
+        return self.softmax.log_prob(out[None])[0]

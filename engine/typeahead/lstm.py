@@ -69,13 +69,31 @@ class LSTMLM(nn.Module):
 
     @torch.no_grad()
     def advance(self, state: State, ids: list[int]) -> State:
-        """Feed words (one LSTM call); returns a new State, the old one stays valid (backspace)."""
-        x = self.softmax.embed(torch.tensor([ids]))                 # (1, n, d)
-        start = None if state.h is None else (state.h, state.c)
-        out, (h, c) = self.rnn(x, start)                           # (1, n, d)
-        new = State(h, c)
-        new.out = out[0, -1]                                        # (d,) the last output, for log_prob
-        return new
+        """Feed words; returns a new State, the old one stays valid (backspace). One word is one
+        cell step done by hand (torch's fused LSTM costs milliseconds of set-up per call on a
+        CPU); many words (re-reading a context) are one fused call."""
+        if len(ids) > 1 or state.h is None:
+            x = self.softmax.embed(torch.tensor([ids]))             # (1, n, d)
+            start = None if state.h is None else (state.h, state.c)
+            out, (h, c) = self.rnn(x, start)                       # (1, n, d)
+            return State(h, c, out[0, -1])
+        x = self.softmax.embed(torch.tensor(ids))                   # (1, d)
+        hs, cs = [], []
+        for layer in range(self.config.n_layer):
+            w_ih = getattr(self.rnn, f"weight_ih_l{layer}")
+            w_hh = getattr(self.rnn, f"weight_hh_l{layer}")
+            b = getattr(self.rnn, f"bias_ih_l{layer}") + getattr(self.rnn, f"bias_hh_l{layer}")
+            h, c = state.h[layer], state.c[layer]                  # (1, d), (1, n_hidden)
+            gates = torch.addmm(b, x, w_ih.t()) + h @ w_hh.t()      # (1, 4 n_hidden): i, f, g, o
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            if self.rnn.proj_size:
+                h = h @ getattr(self.rnn, f"weight_hr_l{layer}").t()
+            hs.append(h)
+            cs.append(c)
+            x = h
+        return State(torch.stack(hs), torch.stack(cs), x[0])
 
     @torch.no_grad()
     def log_prob(self, state: State) -> torch.Tensor:

@@ -101,7 +101,7 @@ class KneserNey:
     def _index(self) -> None:
         """context -> (word ids, a, gamma) and n-gram -> a, per order; gamma = 1 - sum(kept a)."""
         self.ctx: dict[int, dict] = {}
-        self.term: dict[int, dict] = {}
+        self._term: Optional[dict[int, dict]] = None
         for n, (grams, a) in self.tables.items():
             a = a.astype(np.float64)
             ctx_of = {}
@@ -116,7 +116,14 @@ class KneserNey:
                     seg = a[s:e]
                     ctx_of[tuple(h)] = (words[s:e], seg, max(0.0, 1.0 - float(seg.sum())))
             self.ctx[n] = ctx_of
-            self.term[n] = dict(zip(map(tuple, grams.tolist()), a.tolist()))
+
+    @property
+    def term(self) -> dict[int, dict]:
+        """n-gram -> its discounted term, per order; built on first use (perplexity only)."""
+        if self._term is None:
+            self._term = {n: dict(zip(map(tuple, g.tolist()), a.astype(np.float64).tolist()))
+                          for n, (g, a) in self.tables.items()}
+        return self._term
 
     @property
     def vocab_size(self) -> int:

@@ -46,6 +46,7 @@ class TypeaheadTask:
             parser.add_argument("--order", type=int, default=5, help="n-gram order (kn)")
             parser.add_argument("--prune", type=int, default=2,
                                 help="kn: drop n-grams (order >= 2) seen fewer times (1 = keep all)")
+            parser.add_argument("--arpa", default=None, help="kn: also write the model in ARPA format here")
             parser.add_argument("--steps", type=int, default=None, help="optimizer steps")
             parser.add_argument("--batch-size", type=int, default=None)
             parser.add_argument("--seq-len", type=int, default=None)
@@ -175,6 +176,9 @@ def train(args):
             nll, n = nll + a, n + b
         metrics = {"test_ppl": round(math.exp(nll / max(n, 1)), 2), "test_tokens": n,
                    "ngrams": model.n_entries()}
+        if getattr(args, "arpa", None):
+            yield Progress(2, 3, message=f"writing {args.arpa}")
+            model.write_arpa(args.arpa, vocab.itos)
         predictor = M.KNPredictor(model, vocab)
         yield Progress(3, 3, loss=nll / max(n, 1), metrics={"ppl": metrics["test_ppl"]},
                        checkpoint=predictor)

@@ -138,10 +138,11 @@ def train(model: torch.nn.Module, train_docs: list[list[int]], test_docs: list[l
         checkpoint = None
         if (step + 1) % cfg.checkpoint_every == 0:
             checkpoint = predictor_copy(model)
-        yield Progress(step + 1, cfg.steps, loss=value,
-                       metrics={"ppl": math.exp(min(smooth, 20.0)), "lr": lr_at(step, cfg),
-                                "words_per_s": words / max(elapsed, 1e-9)},
-                       message=f"{elapsed:.0f} s", checkpoint=checkpoint)
+        note = ""
+        if (step + 1) % 50 == 0 or step + 1 == cfg.steps:   # a log line now and then, not per step
+            note = f"{elapsed:.0f} s, {words / max(elapsed, 1e-9):.0f} words/s, lr {lr_at(step, cfg):.2g}"
+        yield Progress(step + 1, cfg.steps, loss=value, metrics={"ppl": math.exp(min(smooth, 20.0))},
+                       message=note, checkpoint=checkpoint)
     yield Progress(cfg.steps, cfg.steps, message="evaluating on the held-out text")
     nll, n = evaluate(model, test_docs, max_tokens=eval_tokens)
     final = predictor_copy(model)
