@@ -40,7 +40,7 @@ GLYPHS = {
     "7": [[(0.08, 0.05), (0.92, 0.05), (0.4, 0.97)]],
     "0": [[(0.5 + 0.4 * np.cos(t), 0.5 + 0.47 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
     ".": [[(0.2, 0.9), (0.25, 0.93)]],
-    ",": [[(0.3, 0.86), (0.15, 1.12)]],
+    ",": [[(0.45, 0.84), (0.5, 0.9), (0.42, 1.0), (0.2, 1.12)]],
 }
 DEMO_AMOUNT = "1,250.70"
 
@@ -511,7 +511,10 @@ if __name__ == "__main__":
     tab = Tab(bridge)
     tab.resize(1500, 950)
     tab.show()
-    tab.demo_input()
+    if "--check" in sys.argv:          # a random generated check instead of the scripted amount
+        tab.new_check()
+    else:
+        tab.demo_input()
     code = app.exec()
     engine.shutdown()
     sys.exit(code)

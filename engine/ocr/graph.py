@@ -66,6 +66,8 @@ def candidates(seg: Segmentation) -> Candidates:
     spans, images, geometry, boxes = [], [], [], []
     for k in range(S):
         for m in range(k + 1, min(S, k + MAX_SPAN) + 1):
+            if m - k > 1 and any(p.mark for p in seg.segments[k:m]):
+                break                                     # a '.' or ',' stands alone
             crop, (x0, y0, x1, y1) = seg.union(k, m)
             if m - k > 1 and x1 - x0 > MAX_SPAN_WIDTH * H:
                 break
@@ -126,10 +128,18 @@ class Reading:
     graph: lattice.Acceptor
     ms: float
 
+    @property
+    def doubtful(self) -> bool:
+        """Under e^-2 per character on average: not a handwritten amount, or a very bad one."""
+        return self.score < -2.0 * max(len(self.amount), 1)
+
     def to_json(self) -> dict:
-        return {"amount": self.amount, "score": round(self.score, 3),
-                "alternatives": [{"amount": a, "score": round(s, 3)} for a, s, _ in self.alternatives],
-                "segments": len(self.cands.seg.segments), "ms": round(self.ms, 2)}
+        out = {"amount": self.amount, "score": round(self.score, 3),
+               "alternatives": [{"amount": a, "score": round(s, 3)} for a, s, _ in self.alternatives],
+               "segments": len(self.cands.seg.segments), "ms": round(self.ms, 2)}
+        if self.doubtful:
+            out["warning"] = "low confidence: this may not be a handwritten amount"
+        return out
 
 
 def path_text(graph: lattice.Acceptor, path: list) -> str:

@@ -33,6 +33,7 @@ class Piece:
     x0: int
     y0: int
     mask: np.ndarray              # (h, w) bool
+    mark: bool = False            # a whole small component ('.', ','): a character on its own
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -171,12 +172,18 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
     big = [c for c in comps if stats[c, cv2.CC_STAT_HEIGHT] >= 0.5 * H]
     center_y = float(np.median([stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] / 2
                                 for c in (big or comps)]))
+    # a small mark ('.', ',') is never merged with, nor grouped with, anything else: deslanting
+    # can slide a low comma under the next digit, and a digit + dot looks like the digit alone
+    # (small: ≤ 0.55 H tall, ≤ 0.4 H wide, centred in the lower part of the line, like a mark)
+    small = {c for c in comps if stats[c, cv2.CC_STAT_HEIGHT] <= 0.55 * H and stats[c, cv2.CC_STAT_WIDTH] <= 0.4 * H
+             and stats[c, cv2.CC_STAT_AREA] >= 10
+             and stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] / 2 >= center_y + 0.2 * H}
     # merge components stacked above each other (mostly overlapping columns)
     comps.sort(key=lambda c: stats[c, cv2.CC_STAT_LEFT])
     groups: list[list[int]] = []
     for c in comps:
         l, w = stats[c, cv2.CC_STAT_LEFT], stats[c, cv2.CC_STAT_WIDTH]
-        if groups:
+        if groups and c not in small and not (set(groups[-1]) & small):
             gl = min(stats[g, cv2.CC_STAT_LEFT] for g in groups[-1])
             gr = max(stats[g, cv2.CC_STAT_LEFT] + stats[g, cv2.CC_STAT_WIDTH] for g in groups[-1])
             overlap = min(gr, l + w) - max(gl, l)
@@ -198,7 +205,8 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
             piece = sub[:, a:e]
             rows = np.nonzero(piece.any(axis=1))[0]
             if piece.sum() >= 4:
-                segments.append(Piece(l + a, t + int(rows[0]), piece[rows[0]:rows[-1] + 1]))
+                segments.append(Piece(l + a, t + int(rows[0]), piece[rows[0]:rows[-1] + 1],
+                                      mark=len(g) == 1 and g[0] in small))
         cuts += [l + x for x in xs_cut]
         if len(segments) > MAX_SEGMENTS:
             raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")

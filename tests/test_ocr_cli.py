@@ -1,0 +1,80 @@
+"""The ocr CLI contract: predict JSON, one-line errors for bad images, eval/bench keys, the card."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine import cli
+
+MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr" / "amounts.safetensors"
+needs_model = pytest.mark.skipif(not MODEL.exists(), reason="the shipped OCR model is missing")
+
+
+@pytest.fixture(scope="module")
+def amount_png(tmp_path_factory):
+    from engine.ocr import checks
+    rng = np.random.default_rng(21)
+    field = checks.make_field(rng, checks.DigitBank("test"), text="200", touching=False)
+    check, _ = checks.render_check(field, rng)
+    d = tmp_path_factory.mktemp("ocr")
+    cv2.imwrite(str(d / "field.png"), field.image)
+    cv2.imwrite(str(d / "check.jpg"), check)
+    return d
+
+
+@needs_model
+def test_predict_json_for_a_field_and_a_whole_check(amount_png, capsys):
+    assert cli.main(["predict", "ocr", "--json", str(amount_png / "field.png"),
+                     str(amount_png / "check.jpg")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        out = json.loads(line)
+        assert {"amount", "score", "alternatives", "segments", "ms"} <= set(out)
+        assert out["amount"] == "200"
+        assert all(a["score"] <= out["score"] + 1e-6 for a in out["alternatives"])
+        assert len({a["amount"] for a in out["alternatives"]}) == len(out["alternatives"])
+
+
+@needs_model
+@pytest.mark.parametrize("content, message", [
+    (b"definitely not an image", "not a PNG or JPEG"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "corrupt"),
+])
+def test_bad_files_give_one_line(tmp_path, capsys, content, message):
+    p = tmp_path / "bad.png"
+    p.write_bytes(content)
+    assert cli.main(["predict", "ocr", "--json", str(p)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+@needs_model
+def test_blank_image_says_draw_an_amount(tmp_path, capsys):
+    p = tmp_path / "blank.png"
+    cv2.imwrite(str(p), np.full((120, 400), 250, np.uint8))
+    assert cli.main(["predict", "ocr", "--json", str(p)]) == 1
+    assert "draw an amount" in capsys.readouterr().err
+
+
+@needs_model
+def test_shipped_card_is_reproducible_and_small():
+    card = json.loads(MODEL.with_suffix(".json").read_text())
+    assert card["train_command"].startswith("seqlab train ocr") and "--out assets/models/ocr" in card["train_command"]
+    assert MODEL.stat().st_size <= 2 * 1024 * 1024
+    m = card["metrics"]
+    assert m["amount_accuracy"] > m["amount_accuracy_isolated_cnn"]     # the point of GTN
+
+
+@needs_model
+@pytest.mark.slow
+def test_eval_and_bench_contract(capsys):
+    assert cli.main(["eval", "ocr", "--json", "--amounts", "100"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"digit_accuracy", "amount_accuracy", "amount_accuracy_isolated_cnn", "n"} <= set(out)
+    assert out["digit_accuracy"] > 0.97 and out["amount_accuracy"] > 0.7
+    assert cli.main(["bench", "ocr", "--json", "--n", "20"]) == 0
+    bench = json.loads(capsys.readouterr().out)
+    assert bench["decode"]["n"] == 20 and bench["decode"]["p95_ms"] > 0
