@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from desktop.bridge import EngineBridge
 
@@ -36,6 +37,21 @@ class DemoTab(QWidget):
         ticket = self.bridge.submit(fn, *args, lane=lane, channel=f"{self.task}.{key}", **callbacks)
         self.tickets[key] = ticket
         return ticket
+
+    def side_by_side(self, main: QWidget, side_tabs: list[tuple[QWidget, str]]) -> QTabWidget:
+        """The layout every demo shares: the live demo on the left (3/5), a side notebook on the
+        right (2/5: training, model card, ...). Returns the side notebook."""
+        side = QTabWidget()
+        for widget, title in side_tabs:
+            side.addTab(widget, title)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(main)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        return side
 
     def self_test(self, done: Callable[[bool, str], None]) -> None:
         done(True, "no prediction to test")
