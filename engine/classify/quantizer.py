@@ -9,13 +9,21 @@ from __future__ import annotations
 import torch
 
 
+def nearest(x: torch.Tensor, c: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Index of the nearest centroid for each row: argmin_j |c_j|^2 - 2 x.c_j, by matmul in
+    cache-sized chunks (torch.cdist is ~5x slower for these small dimensions)."""
+    c2 = (c * c).sum(1)[None, :]
+    return torch.cat([torch.addmm(c2, x[i:i + chunk], c.T, alpha=-2).min(1).indices
+                      for i in range(0, len(x), chunk)])
+
+
 def kmeans(x: torch.Tensor, k: int, niter: int, gen: torch.Generator) -> torch.Tensor:
     """Lloyd's k-means on x (n, d) -> centroids (k, d); empty clusters restart on a random point."""
     n = x.shape[0]
     c = x[torch.randperm(n, generator=gen)[:k]].clone()
     for _ in range(niter):
-        assign = torch.cdist(x, c).argmin(1)                        # (n,)
-        sums = torch.zeros_like(c).index_add_(0, assign, x)
+        assign = nearest(x, c)                                      # (n,)
+        sums = torch.zeros_like(c).index_put_((assign,), x, accumulate=True)
         counts = torch.bincount(assign, minlength=k).to(x.dtype)
         empty = counts == 0
         c = sums / counts.clamp(min=1)[:, None]
@@ -32,9 +40,9 @@ class ProductQuantizer:
         self.nsubq = dim // dsub
         self.centroids = centroids                                  # (nsubq, k, dsub)
 
-    def train(self, x: torch.Tensor, niter: int = 25, seed: int = 0, max_points: int = 65536):
+    def train(self, x: torch.Tensor, niter: int = 20, seed: int = 0, max_points: int = 16384):
         gen = torch.Generator().manual_seed(seed)
-        if x.shape[0] > max_points:                                 # fastText samples too
+        if x.shape[0] > max_points:        # fastText samples too (262,144 points, 25 iterations)
             x = x[torch.randperm(x.shape[0], generator=gen)[:max_points]]
         self.k = min(self.k, x.shape[0])
         xs = x.float().reshape(x.shape[0], self.nsubq, self.dsub)  # (n, nsubq, dsub)
@@ -42,9 +50,9 @@ class ProductQuantizer:
         return self
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        xs = x.float().reshape(x.shape[0], self.nsubq, self.dsub).transpose(0, 1)  # (nsubq, n, dsub)
-        codes = torch.cdist(xs, self.centroids).argmin(-1)          # (nsubq, n)
-        return codes.T.to(torch.uint8).contiguous()                 # (n, nsubq)
+        xs = x.float().reshape(x.shape[0], self.nsubq, self.dsub)  # (n, nsubq, dsub)
+        codes = torch.stack([nearest(xs[:, m], self.centroids[m]) for m in range(self.nsubq)], 1)
+        return codes.to(torch.uint8)                                # (n, nsubq)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         m = torch.arange(self.nsubq)
