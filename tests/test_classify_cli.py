@@ -59,7 +59,7 @@ def test_corrupt_weights_give_one_line(capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["predict", "classify", "--model", "nope", "--json", "x"], "no classify model named 'nope'"),
     (["train", "classify", "--data", "no-such-set"], "unknown data set"),
-    (["train", "classify", "--data", "/no/such/file.txt"], "no such file"),
+    (["train", "classify", "--data", "/no/such/file.txt"], "no such training file"),
 ])
 def test_errors_are_one_readable_line(capsys, argv, needle):
     code, _, err = run(capsys, *argv)

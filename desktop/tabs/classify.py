@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
                                QLabel, QPlainTextEdit, QPushButton, QRadioButton, QSpinBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
@@ -238,18 +237,8 @@ class Tab(DemoTab):
         self.compression.run_button.clicked.connect(self._on_compress)
         self.compression.use_live.toggled.connect(self._on_use_compressed)
         self.card_view = ModelCardView()
-        self.side = QTabWidget()
-        self.side.addTab(self.training, "Train")
-        self.side.addTab(self.compression, "Compress")
-        self.side.addTab(self.card_view, "Model card")
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        self.side = self.side_by_side(left, [(self.training, "Train"), (self.compression, "Compress"),
+                                             (self.card_view, "Model card")])
         self._figure = left
 
     # -- models -------------------------------------------------------------------------
@@ -437,17 +426,6 @@ class Tab(DemoTab):
 if __name__ == "__main__":
     import sys
 
-    from PySide6.QtWidgets import QApplication
+    from desktop.tabs.preview import run_preview
 
-    from engine.runtime import Engine
-
-    app = QApplication(sys.argv)
-    engine = Engine()
-    bridge = EngineBridge(engine)
-    tab = Tab(bridge)
-    tab.resize(1400, 850)
-    tab.show()
-    tab.demo_input()
-    code = app.exec()
-    engine.shutdown()
-    sys.exit(code)
+    sys.exit(run_preview(Tab))

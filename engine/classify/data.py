@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.classify.dictionary import LABEL_PREFIX
-from engine.data import sources
+from engine.data import sources, userfile
 from engine.data.split import hash_split
 
 VADER = {"vader-movie": "movieReviewSnippets", "vader-amazon": "amazonReviewSnippets",
          "vader-nyt": "nytEditorialSnippets", "vader-tweets": "tweets"}
 DATASETS = ("sentiment", *VADER, "bible", "bible-chapter")
-MAX_FILE_BYTES = 500 * 1024 * 1024
+MAX_FILE_BYTES = 200 * 1024 * 1024
 
 BOOKS = ("Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth 1_Samuel 2_Samuel "
          "1_Kings 2_Kings 1_Chronicles 2_Chronicles Ezra Nehemiah Esther Job Psalms Proverbs "
@@ -135,21 +135,8 @@ def _bible(chapters: bool = False) -> Dataset:
 def load_file(path) -> Dataset:
     """A fastText-format or CSV file -> Dataset, or ValueError naming the bad line(s)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES >> 20} MB")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise ValueError(f"{path.name} looks like a binary file, not text")
-    lines = raw.split(b"\n")
-    text_lines = []
-    for i, b in enumerate(lines, 1):
-        try:
-            text_lines.append(b.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise ValueError(f"{path.name} line {i} is not UTF-8 (mixed encodings?); "
-                             "save the file as UTF-8") from None
+    text = userfile.read_text(path, MAX_FILE_BYTES, "training file")
+    text_lines = [line.rstrip("\r") for line in text.split("\n")]     # numbered like an editor
     first = next((l for l in text_lines if l.strip()), "")
     rows = (_parse_fasttext if LABEL_PREFIX in first else _parse_csv)(text_lines, path.name)
     labels = {l for _, _, ls in rows for l in ls}

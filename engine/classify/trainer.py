@@ -15,15 +15,11 @@ this process, and is bit-for-bit reproducible for a given seed.
 """
 from __future__ import annotations
 
-import dataclasses
-import multiprocessing as mp
-import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.multiprocessing as mp    # its pickler shares tensors' memory under 'spawn' too
 
 from engine.classify.model import FastText
 from engine.runtime import Progress
@@ -150,7 +146,7 @@ def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | Non
         raise ValueError("epochs, lr and batch must be positive")
     data = Encoded(data.rows, data.offsets, model.loss.prepare(data.target))
     total = cfg.epochs * int(data.offsets[-1])
-    lr_at = lambda done: cfg.lr * max(0.0, 1.0 - done / total)      # noqa: E731 - linear decay
+    lr_at = LinearDecay(cfg.lr, total)
     t0 = time.perf_counter()
     if cfg.threads <= 1:
         result = yield from _train_inprocess(model, data, cfg, valid, total, lr_at)
@@ -158,6 +154,16 @@ def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | Non
         result = yield from _train_hogwild(model, data, cfg, valid, total, lr_at)
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+@dataclass
+class LinearDecay:
+    """fastText's schedule: lr * (1 - tokens processed / tokens in all epochs)."""
+    lr: float
+    total: int
+
+    def __call__(self, done: float) -> float:
+        return self.lr * max(0.0, 1.0 - done / self.total)
 
 
 def _event(step, total, loss, message, model, valid=None, checkpoint=False):
