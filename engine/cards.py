@@ -74,6 +74,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)             # mkstemp makes 0600; models are shared read-only files
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -21,6 +21,7 @@ def test_round_trip(tmp_path):
     assert torch.equal(loaded["w"], tensors["w"]) and torch.equal(loaded["ids"], tensors["ids"])
     assert card2.to_dict() == card.to_dict()
     assert not list(tmp_path.glob("*.tmp"))           # no temp files left behind
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644
 
 
 def test_corrupt_weights_give_a_clear_error(tmp_path):
