@@ -127,7 +127,8 @@ class CompressionPanel(QWidget):
         self._spots.append({"pos": (math.log10(max(kb, 1e-3)), 100 * accuracy),
                             "brush": pg.mkBrush("#1f77b4" if dense else "#d62728"), "data": label})
         self.points.setData(self._spots)
-        text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(0, 1))
+        self.plot.getPlotItem().getViewBox().setDefaultPadding(0.15)
+        text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(1, 1) if dense else (0, 1))
         text.setPos(math.log10(max(kb, 1e-3)), 100 * accuracy)
         self.plot.addItem(text)
 
