@@ -264,6 +264,7 @@ def test_predict_handles_empty_huge_and_binary_text():
     assert pipeline.predict(model, "   ")["label"] is None
     assert "hint" in pipeline.predict(model, "")
     assert "binary" in pipeline.predict(model, "a\x00b")["hint"]
+    assert "UTF-8" in pipeline.predict(model, b"caf\xe9".decode("utf-8", "surrogateescape"))["hint"]
     out = pipeline.predict(model, "great movie " * 100_000)      # 1.2 MB
     assert out["label"] == "pos" and "truncated" in out["notice"]
     assert len(out["contributions"]) <= pipeline.MAX_EXPLAIN

@@ -125,6 +125,10 @@ def predict(model: FastText, text: str, k: int = 5) -> dict:
     """One JSON-able prediction: label, probs (top k), contributions (n-gram -> weight)."""
     if "\x00" in text:
         return {"label": None, "probs": {}, "contributions": [], "hint": "this looks like binary data, not text"}
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:                  # undecodable bytes from stdin (surrogateescape)
+        return {"label": None, "probs": {}, "contributions": [], "hint": "this text is not valid UTF-8"}
     if not text.strip():
         return {"label": None, "probs": {}, "contributions": [], "hint": "empty text: type a sentence to classify"}
     out = {}
