@@ -213,7 +213,10 @@ def cmd_predict(task, args) -> int:
     if not inputs:
         raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")
     for result in task.predict(args, inputs):
-        print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
+        if isinstance(result, str):          # a task's own line format (e.g. fastText's)
+            print(result, flush=True)
+        else:
+            print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
     return 0
 
 
