@@ -353,7 +353,10 @@ class Tab(DemoTab):
     # -- the true amount, GTN ------------------------------------------------------------------------
     def _on_truth(self, text: str) -> None:
         text = text.strip()
-        if not text or self.reading is None:
+        if self.reading is None:             # no reading yet: read again, with the truth this time
+            self.read()
+            return
+        if not text:
             self._show_truth(None)
             return
         from engine.ocr.checks import CHARSET
@@ -382,8 +385,12 @@ class Tab(DemoTab):
                                     "missed a cut (or the amount has other characters)")
             self.train_this.setEnabled(False)
             return
+        # green arcs: the gradient on the arc that reads the truth (negative: GTN pushes it up);
+        # other arcs: summed over their labels (positive: GTN pushes them down)
         grads = {i: float(g) for i, g in enumerate(view.span_grad) if abs(g) >= 0.01}
-        self.lattice.set_constrained(view.spans, grads, "numbers: ∂loss/∂arc = P(arc) − P(arc | truth)")
+        grads.update({i: g for i, g in view.truth_grad.items() if abs(g) >= 0.01})
+        self.lattice.set_constrained(view.spans, grads, "numbers: ∂loss/∂w = P(arc) − P(arc | truth)   "
+                                     "(blue: training raises the arc, red: lowers it)")
         self.loss_label.setText(f"GTN loss = −log P(“{view.text}” | image) = {view.loss:.3f}   "
                                 f"(P = {np.exp(-view.loss):.1%})")
         self.train_this.setEnabled(True)
@@ -469,7 +476,8 @@ class Tab(DemoTab):
         for ch in text:
             for stroke in GLYPHS.get(ch, []):
                 w = size * (0.3 if ch in ".," else 0.62)
-                self.canvas.add_stroke([(x + px * w, 50 + py * size) for px, py in stroke])
+                pen = self.canvas.stroke_width * (1.8 if ch in ".," else 1.0)     # marks are blobs
+                self.canvas.add_stroke([(x + px * w, 50 + py * size) for px, py in stroke], pen)
             x += size * (0.3 if ch in ".," else 0.8)
 
     # -- DemoTab --------------------------------------------------------------------------------------

@@ -206,7 +206,8 @@ class TruthView:
     loss: float                   # -log P(text | image); inf when no path reads it
     spans: list                   # spans on some path that reads `text`
     span_labels: dict             # span -> the character(s) it reads on those paths
-    span_grad: np.ndarray         # (N,) d loss / d (span's arcs) = P(span) - P(span | text)
+    span_grad: np.ndarray         # (N,) d loss / d w summed over the span's arcs = P(span) - P(span | text)
+    truth_grad: dict              # span -> d loss / d w of its arc(s) that read the truth (constrained spans)
 
 
 def explain_truth(reading: Reading, text: str) -> TruthView:
@@ -215,11 +216,13 @@ def explain_truth(reading: Reading, text: str) -> TruthView:
     loss, constrained = gtn_loss(lattice.Acceptor(g.num_states, g.src, g.dst, g.label, w), text)
     n_lab = len(CHARSET)
     if constrained.num_arcs == 0 or not torch.isfinite(loss):
-        return TruthView(text, float("inf"), [], {}, np.zeros(len(reading.cands.spans)))
+        return TruthView(text, float("inf"), [], {}, np.zeros(len(reading.cands.spans)), {})
     loss.backward()
     span_grad = w.grad.view(-1, n_lab).sum(1).numpy()                 # (N,)
     labels: dict[int, set] = {}
-    for a in constrained.arc_map.tolist():
-        labels.setdefault(a // n_lab, set()).add(CHARSET[a % n_lab])
-    return TruthView(text, loss.item(), sorted(labels), {k: "/".join(sorted(v)) for k, v in labels.items()},
-                     span_grad)
+    for a in set(constrained.arc_map.tolist()):
+        labels.setdefault(a // n_lab, set()).add(a)
+    truth_grad = {k: float(w.grad[sorted(v)].sum()) for k, v in labels.items()}
+    return TruthView(text, loss.item(), sorted(labels),
+                     {k: "/".join(sorted(CHARSET[a % n_lab] for a in v)) for k, v in labels.items()},
+                     span_grad, truth_grad)
