@@ -90,6 +90,7 @@ class TranslateTask:
             parser.add_argument("--limit", type=int, default=0, help="only the first N test pairs")
         if command == "bench":
             parser.add_argument("--n", type=int, default=30, help="sentences timed per setting")
+            parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
 
     # -- train -------------------------------------------------------------------------------
     def train(self, args):
@@ -133,12 +134,16 @@ class TranslateTask:
 
     # -- bench -------------------------------------------------------------------------------
     def bench(self, args):
+        import torch
+        if args.threads:
+            torch.set_num_threads(args.threads)
         tr = load_translator(args.model, args.device or "cpu")
         from engine.translate import bpe
         pairs = self._test_pairs(tr)
         sized = [p.src for p in pairs if 27 <= len(bpe.encode(tr.src_tok, p.src)) <= 33]
         sentences = (sized * 3)[: args.n]
-        out = {"model": args.model, "device": str(tr.device), "source_pieces": "27-33 (test verses)"}
+        out = {"model": args.model, "device": str(tr.device), "threads": torch.get_num_threads(),
+               "source_pieces": "27-33 (test verses)"}
         for beam in (1, 5):
             out[f"decode_beam{beam}"] = benchmark.time_each(
                 lambda s, b=beam: tr.translate(s, beam=b, n_best=1), sentences)
