@@ -253,7 +253,7 @@ class Tab(DemoTab):
             self._load(name)
 
     def _load(self, name: str) -> None:
-        self.submit(f"load.{name}", load_job, name, lane="background",
+        self.submit(f"load.{name}", load_job, name, self.bridge.engine.device, lane="background",
                     on_done=self._on_loaded, on_error=self._on_load_error)
 
     def _on_loaded(self, translator) -> None:
