@@ -135,3 +135,16 @@ def test_typeahead_on_a_tiny_model_completes_prefixes_and_generates():
     assert big["next"][0]["word"] == "the"
     pieces = list(generate(ta.predictor, "the cat", n_words=6, temperature=0.5, seed=1))
     assert len(pieces) == 6 and all(p.strip() for p in pieces)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gcnn"])
+def test_fast_argmax_matches_the_full_distribution(kind):
+    model = tiny(kind).eval()
+    vocab = V.Vocab([str(i) for i in range(VOCAB - 1)] + [V.UNK])
+    p = M.make_predictor(model, vocab)
+    state = p.empty()
+    for w in torch.randint(0, VOCAB, (15,)).tolist():
+        state = p.advance(state, [w])
+        logp = p.log_probs(state)
+        logp[vocab.unk] = -float("inf")
+        assert p.best_next(state) == int(logp.argmax())

@@ -150,9 +150,7 @@ class TypeAhead:
             if words[-1] in STOP:
                 break
             state = self.predictor.advance(state, [w])
-            logp = self.predictor.log_probs(state, order)
-            logp[self.vocab.unk] = -np.inf
-            w = int(np.argmax(logp))
+            w = self.predictor.best_next(state, order)
             if self.vocab.itos[w] in STOP:
                 break
             words.append(self.vocab.itos[w])

@@ -56,6 +56,23 @@ class Predictor:
     def log_probs(self, state, order: Optional[int] = None) -> np.ndarray:
         raise NotImplementedError
 
+    def best_next(self, state, order: Optional[int] = None) -> int:
+        """The most likely next word other than <unk> (for the greedy ghost text)."""
+        logp = self.log_probs(state, order)
+        logp[self.vocab.unk] = -np.inf
+        return int(np.argmax(logp))
+
+
+class _AdaptiveArgmax:
+    """Greedy steps need only the argmax: torch's AdaptiveLogSoftmaxWithLoss.predict scores just
+    the head (1,000 frequent words + one entry per cluster) unless a cluster wins."""
+
+    def best_next(self, state, order=None) -> int:
+        out = self._output(state)
+        with torch.no_grad():
+            w = int(self.model.softmax.asm.predict(out[None])[0])
+        return w if w != self.vocab.unk else Predictor.best_next(self, state, order)
+
 
 class KNPredictor(Predictor):
     kind = "kn"
@@ -79,7 +96,7 @@ class KNPredictor(Predictor):
             return np.log(self.model.distribution(list(state), order))
 
 
-class LSTMPredictor(Predictor):
+class LSTMPredictor(_AdaptiveArgmax, Predictor):
     kind = "lstm"
 
     def __init__(self, model: LSTMLM, vocab, card=None):
@@ -99,8 +116,11 @@ class LSTMPredictor(Predictor):
     def log_probs(self, state, order=None):
         return self.model.log_prob(state).double().numpy()
 
+    def _output(self, state):
+        return state.out
 
-class GCNNPredictor(Predictor):
+
+class GCNNPredictor(_AdaptiveArgmax, Predictor):
     kind = "gcnn"
 
     def __init__(self, model: GCNNLM, vocab, card=None):
@@ -119,6 +139,9 @@ class GCNNPredictor(Predictor):
 
     def log_probs(self, state, order=None):
         return self.model.log_prob(state[1]).double().numpy()
+
+    def _output(self, state):
+        return state[1]
 
 
 def make_predictor(model, vocab: V.Vocab, card=None) -> Predictor:
