@@ -39,6 +39,8 @@ class TrainConfig:
     gtn_steps: int = 800          # GTN steps after pre-training (0: isolated model only)
     gtn_batch: int = 8            # amounts per GTN step
     gtn_lr: float = 3e-4          # GTN Adam learning rate
+    gtn_per_char: int = 0         # 1: divide each amount's GTN loss by its length (long amounts
+                                  # then weigh no more than short ones)
     gtn_digits: int = 32          # isolated digits per GTN step, cross-entropy kept beside the
                                   # GTN loss so that single-digit accuracy is not forgotten
     gtn_touch_rate: float = 0.5   # share of GTN amounts with touching digits
@@ -162,7 +164,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet) -> Iterator[Progress]:
             except ValueError:
                 continue
             if loss is not None:
-                losses.append(loss)
+                losses.append(loss / len(f.text) if cfg.gtn_per_char else loss)
         if losses:
             loss = torch.stack(losses).mean()
             if cfg.gtn_digits:
