@@ -61,3 +61,32 @@ def test_training_on_own_file_lands_a_model(tab, qtbot, tmp_path):
     tab.editor.setPlainText("any bill that raises ")
     qtbot.waitUntil(lambda: tab.last.get("kn", {}).get("next", [{}])[0].get("word") == "taxes",
                     timeout=30_000)
+
+
+def test_generate_streams_words_into_the_editor(tab, qtbot):
+    qtbot.waitUntil(lambda: tab.slots["kn"].get() is not None, timeout=90_000)
+    tab.editor.setPlainText("The State of the ")
+    tab.generate_model.setCurrentIndex(0)                     # the n-gram model
+    tab.n_words.setValue(8)
+    tab.generate_button.click()
+    qtbot.waitUntil(lambda: tab.generate_button.isEnabled(), timeout=30_000)
+    added = tab.editor.toPlainText()[len("The State of the "):]
+    assert len(added.split()) >= 4                             # 8 tokens, punctuation glued on
+
+
+def test_cancelled_training_keeps_the_previous_model(tab, qtbot, tmp_path):
+    own = tmp_path / "mine.txt"
+    own.write_text("The budget is balanced and the economy is growing again.\n\n" * 80, encoding="utf-8")
+    qtbot.waitUntil(lambda: tab.slots["lstm"].get() is not None, timeout=90_000)
+    before = tab.cards["lstm"].name
+    tab.panel.set_own_file(str(own))
+    tab.panel.set_value("arch", "lstm")
+    tab.panel.set_value("steps", 5000)
+    tab.panel.train_button.click()
+    qtbot.waitUntil(lambda: "step" in tab.panel.status.text(), timeout=60_000)
+    tab.panel.cancel_button.click()
+    qtbot.waitUntil(lambda: "cancelled" in tab.panel.status.text(), timeout=30_000)
+    qtbot.waitUntil(lambda: tab.cards["lstm"].name == before and tab.slots["lstm"].get() is not None
+                    and tab.slots["lstm"].get().predictor.card is not None, timeout=30_000)
+    from engine import paths
+    assert not (paths.user_models() / "typeahead" / "lstm-mine.safetensors").exists()

@@ -48,11 +48,15 @@ def predict_job(kind: str, typer, text: str, order: int, temperature: float) -> 
 
 
 def generate_job(predictor, text: str, n_words: int, temperature: float, order: int):
+    """Each event carries the whole continuation so far: the bridge throttles progress events,
+    so a skipped event must not lose words."""
     from engine.runtime import Progress
     from engine.typeahead.complete import generate
+    so_far = ""
     for i, piece in enumerate(generate(predictor, text, n_words, temperature, order)):
-        yield Progress(i + 1, n_words, message=piece)
-    return n_words
+        so_far += piece
+        yield Progress(i + 1, n_words, message=so_far)
+    return so_far
 
 
 def train_job(values: dict):
@@ -157,6 +161,7 @@ class Tab(DemoTab):
         self.last: dict[str, dict] = {}                  # the latest prediction of each model
         self._training_kind = ""
         self._self_test_done: Optional[Callable] = None
+        self._generated = ""                             # continuation inserted so far
         self._build()
         for kind in KINDS:
             self.submit(f"load.{kind}", load_job, kind, kind, lane="background",
@@ -365,15 +370,18 @@ class Tab(DemoTab):
             return
         self.generate_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        self._generated = ""
         self.submit("generate", generate_job, typer.predictor, self.editor.toPlainText(),
                     self.n_words.value(), self.temperature.value(), self.order.value(),
                     lane="background", on_progress=self._on_generated_word,
                     on_done=self._on_generate_done, on_error=self._on_generate_done)
 
     def _on_generated_word(self, event) -> None:
+        new = event.message[len(self._generated):]
+        self._generated = event.message
         cursor = self.editor.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(event.message)
+        cursor.insertText(new)
         self.editor.setTextCursor(cursor)
 
     def _on_generate_done(self, _result) -> None:
