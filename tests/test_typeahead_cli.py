@@ -1,7 +1,6 @@
 """The typeahead CLI contract: predict / eval / train on your own file, and one-line errors."""
 import json
 import math
-import shutil
 
 import pytest
 
