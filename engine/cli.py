@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _task_parser(command: str, task) -> argparse.ArgumentParser:
+def task_parser(command: str, task) -> argparse.ArgumentParser:
+    """The options of `seqlab COMMAND TASK`; `task_parser("train", t).parse_args([])` gives a
+    task's training defaults (the tabs start from them)."""
     p = _Parser(prog=f"seqlab {command} {task.name}")
     p.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -105,7 +107,7 @@ def _dispatch(argv: list[str]) -> int:
         if len(argv) < 2 or argv[1].startswith("-"):
             raise UsageError(f"seqlab {argv[0]}: which task? one of {', '.join(tasks.TASK_NAMES)}")
         task = tasks.load(argv[1])
-        args = _task_parser(argv[0], task).parse_args(argv[2:])
+        args = task_parser(argv[0], task).parse_args(argv[2:])
         if args.device:
             from engine import device
             args.device = device.choose(args.device)

@@ -112,8 +112,8 @@ def check_text(text: str) -> None:
 
 def train_namespace(**overrides) -> argparse.Namespace:
     """The `seqlab train typeahead` defaults as a namespace (the tab starts from these)."""
-    from engine.cli import _task_parser
-    ns = _task_parser("train", TASK).parse_args([])
+    from engine.cli import task_parser
+    ns = task_parser("train", TASK).parse_args([])
     for k, v in overrides.items():
         setattr(ns, k, v)
     return ns
