@@ -91,6 +91,6 @@ def test_empty_input_clears(tab, qtbot):
 def test_cancelling_training_keeps_the_model(tab, qtbot):
     before = tab.slot.get()
     tab.training.trainRequested.emit(tab.training.values())
-    tab._on_cancel()
+    tab.training.cancel_button.click()
     qtbot.waitUntil(lambda: "cancelled" in tab.training.status.text(), timeout=30000)
     assert tab.slot.get() is before

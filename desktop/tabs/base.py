@@ -38,6 +38,18 @@ class DemoTab(QWidget):
         self.tickets[key] = ticket
         return ticket
 
+    def cancel_training(self) -> None:
+        """Cancel the training job (submitted with key "train"); the tab's error handler then
+        puts back the model that was live before, as every tab promises."""
+        ticket = self.tickets.get("train")
+        if ticket is not None:
+            ticket.cancel()
+
+    @staticmethod
+    def training_failed_text(message: str) -> str:
+        """What the training panel says when a training job ends without a model."""
+        return "cancelled: the previous model is kept" if message == "cancelled" else message
+
     def side_by_side(self, main: QWidget, side_tabs: list[tuple[QWidget, str]]) -> QTabWidget:
         """The layout every demo shares: the live demo on the left (3/5), a side notebook on the
         right (2/5: training, model card, ...). Returns the side notebook."""

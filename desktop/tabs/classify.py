@@ -233,7 +233,7 @@ class Tab(DemoTab):
             Param("threads", "Hogwild threads", "int", 2, 1, 16),
         ])
         self.training.trainRequested.connect(self._on_train)
-        self.training.cancelRequested.connect(self._on_cancel)
+        self.training.cancelRequested.connect(self.cancel_training)
         self.compression = CompressionPanel()
         self.compression.run_button.clicked.connect(self._on_compress)
         self.compression.use_live.toggled.connect(self._on_use_compressed)
@@ -353,13 +353,7 @@ class Tab(DemoTab):
             self.slot.publish(model)
             self._before_training = None
             self._predict()
-        self.training.finished("cancelled: the previous model is kept" if message == "cancelled"
-                               else message, ok=False)
-
-    def _on_cancel(self) -> None:
-        ticket = self.tickets.get("train")
-        if ticket is not None:
-            ticket.cancel()
+        self.training.finished(self.training_failed_text(message), ok=False)
 
     # -- compression ----------------------------------------------------------------------
     def _on_compress(self) -> None:

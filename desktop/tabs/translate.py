@@ -227,7 +227,7 @@ class Tab(DemoTab):
             Param("direction", "own file direction", "choice", "to-en", choices=["to-en", "from-en"]),
         ], file_filter="Tab-separated pairs (*.tsv *.txt);;All files (*)")
         self.training.trainRequested.connect(self._on_train)
-        self.training.cancelRequested.connect(self._on_cancel)
+        self.training.cancelRequested.connect(self.cancel_training)
         self.card_view = ModelCardView()
         self.side = QTabWidget()
         self.side.addTab(table_box, "BLEU / time")
@@ -432,13 +432,7 @@ class Tab(DemoTab):
             self.slot.publish(model)
             self._before_training = None
             self._predict()
-        self.training.finished("cancelled: the previous model is kept" if message == "cancelled"
-                               else message, ok=False)
-
-    def _on_cancel(self) -> None:
-        ticket = self.tickets.get("train")
-        if ticket is not None:
-            ticket.cancel()
+        self.training.finished(self.training_failed_text(message), ok=False)
 
     # -- DemoTab hooks --------------------------------------------------------------------
     def self_test(self, done: Callable[[bool, str], None]) -> None:
@@ -473,18 +467,5 @@ class Tab(DemoTab):
 if __name__ == "__main__":
     import sys
 
-    from PySide6.QtWidgets import QApplication
-
-    from engine.runtime import Engine
-
-    app = QApplication(sys.argv)
-    engine = Engine()
-    bridge = EngineBridge(engine)
-    tab = Tab(bridge)
-    tab.resize(1500, 950)
-    tab.show()
-    QTimer.singleShot(1500, tab.demo_input)
-    code = app.exec()
-    tab.shutdown()
-    engine.shutdown()
-    sys.exit(code)
+    from desktop.tabs.preview import run_preview
+    sys.exit(run_preview(Tab))

