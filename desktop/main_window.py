@@ -312,6 +312,10 @@ def warm_up(engine) -> dict:
     torch._dynamo, ~1.5 s) on the background lane, so the first real job does not stall."""
     note = ""
     try:
+        devices.apply_thread_setting()
+    except ValueError as exc:
+        note = f"{exc}; using torch's default"
+    try:
         device = engine.device
     except ValueError as exc:            # e.g. a remembered 'cuda' on a machine without one
         device = engine.set_device("auto")

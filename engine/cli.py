@@ -108,6 +108,8 @@ def _dispatch(argv: list[str]) -> int:
             raise UsageError(f"seqlab {argv[0]}: which task? one of {', '.join(tasks.TASK_NAMES)}")
         task = tasks.load(argv[1])
         args = task_parser(argv[0], task).parse_args(argv[2:])
+        from engine import device
+        device.apply_thread_setting()
         if args.device:
             from engine import device
             args.device = device.choose(args.device)

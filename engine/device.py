@@ -40,3 +40,14 @@ def choose(name: str | None = None) -> str:
     if base == "cuda":
         return name if ":" in name else "cuda:0"
     return base
+
+
+def apply_thread_setting() -> None:
+    """Honour SEQLAB_THREADS (torch intra-op threads); see docs/ARCHITECTURE.md, 'Threads'."""
+    value = os.environ.get("SEQLAB_THREADS", "").strip()
+    if not value:
+        return
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SEQLAB_THREADS must be a positive whole number, not {value!r}")
+    import torch
+    torch.set_num_threads(int(value))
