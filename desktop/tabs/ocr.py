@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
@@ -193,24 +193,14 @@ class Tab(DemoTab):
             Param("gtn_lr", "GTN learning rate", "float", 2e-4, 1e-6, 1.0),
         ])
         self.card_view = ModelCardView()
-        side = QTabWidget()
-        side.addTab(reading, "Reading")
-        side.addTab(self.panel, "Training")
-        side.addTab(self.card_view, "Model card")
-        side.setMinimumWidth(380)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
         container = QWidget()
         cl = QVBoxLayout(container)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(bar)
         cl.addWidget(left, 1)
-        split.addWidget(container)
-        split.addWidget(side)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.addWidget(split)
+        side = self.side_by_side(container, [(reading, "Reading"), (self.panel, "Training"),
+                                             (self.card_view, "Model card")])
+        side.setMinimumWidth(380)
 
         # wiring
         self.width_box.valueChanged.connect(self.canvas.set_stroke_width)
@@ -225,7 +215,7 @@ class Tab(DemoTab):
         self.truth_edit.textChanged.connect(self._on_truth)
         self.train_this.clicked.connect(self.train_on_this)
         self.panel.trainRequested.connect(self._on_train_requested)
-        self.panel.cancelRequested.connect(self._on_cancel_training)
+        self.panel.cancelRequested.connect(self.cancel_training)
         self.canvas.set_stroke_width(self.width_box.value())
 
         self.submit("load", load_job, lane="background", on_done=self._on_models, on_error=self._on_load_error)
@@ -436,15 +426,10 @@ class Tab(DemoTab):
                     on_error=self._on_load_error)
 
     def _on_train_error(self, message: str) -> None:
-        self.panel.finished("cancelled: the previous model is kept" if message == "cancelled" else message,
+        self.panel.finished(self.training_failed_text(message),
                             ok=False)
         if self.models is not None:
             self._on_recognizer(self.recognizer.currentText())
-
-    def _on_cancel_training(self) -> None:
-        ticket = self.tickets.get("train")
-        if ticket is not None:
-            ticket.cancel()
 
     # -- inputs -----------------------------------------------------------------------------------
     def new_check(self) -> None:
@@ -509,20 +494,5 @@ class Tab(DemoTab):
 if __name__ == "__main__":
     import sys
 
-    from PySide6.QtWidgets import QApplication
-
-    from engine.runtime import Engine
-
-    app = QApplication(sys.argv)
-    engine = Engine()
-    bridge = EngineBridge(engine)
-    tab = Tab(bridge)
-    tab.resize(1500, 950)
-    tab.show()
-    if "--check" in sys.argv:          # a random generated check instead of the scripted amount
-        tab.new_check()
-    else:
-        tab.demo_input()
-    code = app.exec()
-    engine.shutdown()
-    sys.exit(code)
+    from desktop.tabs.preview import run_preview
+    sys.exit(run_preview(Tab))
