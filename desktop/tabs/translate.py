@@ -256,6 +256,11 @@ class Tab(DemoTab):
         self.submit(f"load.{name}", load_job, name, self.bridge.engine.device, lane="background",
                     on_done=self._on_loaded, on_error=self._on_load_error)
 
+    def device_changed(self, device: str) -> None:
+        """Reload every loaded model on the new device (in background jobs, as at start-up)."""
+        for name in list(self.models):
+            self._load(name)
+
     def _on_loaded(self, translator) -> None:
         name = translator.card.name
         self.models[name] = translator
