@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
@@ -37,6 +38,17 @@ class DemoTab(QWidget):
         ticket = self.bridge.submit(fn, *args, lane=lane, channel=f"{self.task}.{key}", **callbacks)
         self.tickets[key] = ticket
         return ticket
+
+    @staticmethod
+    def heading(text: str, font) -> QLabel:
+        """The tab's one-line statement of the lecture's idea, bold and 1.2× the tab's font."""
+        label = QLabel(text)
+        f = QFont(font)
+        f.setBold(True)
+        f.setPointSizeF(font.pointSizeF() * 1.2)
+        label.setFont(f)
+        label.setWordWrap(True)
+        return label
 
     def cancel_training(self) -> None:
         """Cancel the training job (submitted with key "train"); the tab's error handler then

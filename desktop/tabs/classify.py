@@ -162,12 +162,7 @@ class Tab(DemoTab):
         big = QFont(self.font())
         big.setPointSizeF(max(13.0, big.pointSizeF() * 1.3))
         self.setFont(big)
-        heading = QLabel("Sequence → one label: embed words and n-grams, average, linear classifier")
-        heading.setWordWrap(True)
-        hf = QFont(big)
-        hf.setBold(True)
-        hf.setPointSizeF(big.pointSizeF() * 1.2)
-        heading.setFont(hf)
+        heading = self.heading("Sequence → one label: embed words and n-grams, average, linear classifier", big)
 
         self.bow_button = QRadioButton("bag of words")
         self.bigram_button = QRadioButton("+ bigrams (word order)")

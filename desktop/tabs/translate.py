@@ -137,12 +137,7 @@ class Tab(DemoTab):
         self.setFont(big)
         larger = QFont(big)
         larger.setPointSizeF(big.pointSizeF() * 1.45)
-        heading = QLabel("Encode the source, attend, decode: attention seq2seq with beam search")
-        hf = QFont(big)
-        hf.setBold(True)
-        hf.setPointSizeF(big.pointSizeF() * 1.2)
-        heading.setFont(hf)
-        heading.setWordWrap(True)
+        heading = self.heading("Encode the source, attend, decode: attention seq2seq with beam search", big)
 
         self.model_combo = QComboBox()
         self.model_combo.activated.connect(self._on_model_chosen)

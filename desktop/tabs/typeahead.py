@@ -171,12 +171,7 @@ class Tab(DemoTab):
         big = QFont(self.font())
         big.setPointSizeF(max(13.0, big.pointSizeF() * 1.3))
         self.setFont(big)
-        heading = QLabel("Predict p(w_t | w_<t): count-based n-grams vs an LSTM vs a gated CNN")
-        hf = QFont(big)
-        hf.setBold(True)
-        hf.setPointSizeF(big.pointSizeF() * 1.2)
-        heading.setFont(hf)
-        heading.setWordWrap(True)
+        heading = self.heading("Predict p(w_t | w_<t): count-based n-grams vs an LSTM vs a gated CNN", big)
 
         self.editor = GhostEditor()
         ef = QFont(big)
