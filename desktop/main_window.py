@@ -9,8 +9,7 @@ from typing import Optional
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel,
-                               QMainWindow, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout,
-                               QWidget)
+                               QMainWindow, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout)
 
 from desktop import export, theme
 from desktop.bridge import EngineBridge
@@ -334,5 +333,3 @@ def start_warm_up(window: MainWindow) -> None:
     window.bridge.submit(warm_up, window.bridge.engine, lane=BACKGROUND, channel="app.warmup",
                          on_done=window.on_warmed_up, on_error=window.on_warm_up_failed)
 
-
-__all__ = ["MainWindow", "start_warm_up", "QWidget"]

@@ -167,7 +167,6 @@ def test_contributions_sum_exactly_to_the_centered_logit():
     text = "the movie was not great but superb"
     label = model.labels.index(model.predict(text)[0][0])
     contrib = model.explain(text, label)
-    h = model.probs_texts  # noqa: F841 - readability
     rows, offsets = model.dict.encode([text])
     hvec = model.input.bag(torch.from_numpy(rows), torch.from_numpy(offsets[:-1]))[0]
     logits = model.loss.W @ hvec

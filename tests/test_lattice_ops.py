@@ -1,5 +1,4 @@
 """The lattice operations against brute force: enumerate every path of small random DAGs."""
-import itertools
 import math
 import random
 

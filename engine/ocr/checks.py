@@ -123,7 +123,7 @@ def make_field(rng: np.random.Generator, bank: DigitBank, text: Optional[str] = 
     width = 16 + 60 * len(text)
     ink = np.zeros((FIELD_HEIGHT, width), np.uint8)
     owner = np.full((FIELD_HEIGHT, width), -1, np.int16)
-    x = 8
+    x, prev_w = 8, 0
     for i, ch in enumerate(text):
         if ch.isdigit():
             h = int(round(DIGIT_HEIGHT * rng.uniform(0.85, 1.12)))

@@ -19,7 +19,7 @@ import numpy as np
 
 from engine import cards, paths
 from engine.ocr import data, graph, images, train
-from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
+from engine.ocr.model import LeNet, from_tensors, to_tensors
 from engine.runtime import Progress
 
 MODEL_NAME = "amounts"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import time
 from typing import Iterator, Optional
 
 import cv2
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.ocr import checks, data, graph
-from engine.ocr.model import NOT_A_CHAR, LeNet, LeNetConfig
+from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
 from engine.runtime import Progress
 

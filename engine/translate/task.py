@@ -1,7 +1,6 @@
 """`seqlab train|eval|predict|bench translate`: the CLI face of the translation demo."""
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import threading
 import time
