@@ -76,6 +76,46 @@ def test_train_on_a_user_file_then_predict_with_it(capsys, tmp_path):
     assert json.loads(out)["label"] == "spam"
 
 
+def test_sotu_set_is_paragraph_to_president_with_a_fixed_split():
+    from engine.classify import data as datasets
+    ds = datasets.load("sotu")
+    assert len({ls[0] for ls in ds.train.labels}) == 43
+    assert 2000 < len(ds.test) < len(ds.train) and len(ds.valid) > 2000
+    assert ds.source["sizes"] == datasets.load("sotu").source["sizes"]
+    assert all(len(t.split()) >= 10 for t in ds.test.texts[:200])
+
+
+def _real_models():
+    """The shipped models, a product-quantized + pruned + qout copy, and an HS model trained on
+    the Bible's verse -> book set (66 labels)."""
+    from engine.classify import data as datasets
+    from engine.classify.compress import CompressConfig, compress
+    from engine.classify.model import FastTextConfig
+    from engine.classify.pipeline import load, setup_training
+    from engine.classify.trainer import TrainConfig, train
+    dense, bow = load("sentiment"), load("sentiment-bow")
+    small = compress(dense, CompressConfig(dsub=5, cutoff=20_000, qnorm=True, retrain=False, qout=True))
+    ds = datasets.load("bible")
+    hs, data = setup_training(ds.train, FastTextConfig(dim=10, bucket=50_000, loss="hs"))
+    for _ in train(hs, data, TrainConfig(epochs=1)):
+        pass
+    return [(dense, None), (bow, None), (small, None), (hs, ds.test.texts[:200])]
+
+
+def test_numpy_single_text_path_matches_torch_on_real_models():
+    from engine.classify import data as datasets
+    sentences = datasets.load("sentiment").test.texts[:200] + [
+        "", "zzzq unknownword", "not good", "a " * 3000, "Émile's café — naïve?!"]
+    for model, texts in _real_models():
+        texts = texts or sentences
+        want = model.probs_texts(texts).numpy()
+        got = [model.probs_one(t) for t in texts]
+        for w, g in zip(want, got):
+            assert abs(w - g).max() < 1e-5
+        label, p = model.predict(texts[0], 1)[0]
+        assert label == model.labels[int(want[0].argmax())] and abs(p - want[0].max()) < 1e-5
+
+
 @pytest.mark.slow
 def test_shipped_model_reproduces_from_its_train_command(capsys, tmp_path):
     card = cards.read_card(cards.find_model("classify", "sentiment"))

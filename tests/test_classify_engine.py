@@ -93,6 +93,27 @@ def test_huffman_tree_gives_frequent_labels_short_paths():
     assert len(signatures) == 6
 
 
+@pytest.mark.parametrize("nlabels", [5, 66, 1000])
+@pytest.mark.parametrize("dense", [True, False])
+def test_hs_step_is_sgd_on_the_negative_log_likelihood(nlabels, dense):
+    """Both ways of computing the hand-written HS step equal -lr * autograd's gradient."""
+    from engine.classify.losses import create_loss
+    gen = torch.Generator().manual_seed(nlabels)
+    counts = [1000 // (i + 1) + 1 for i in range(nlabels)]
+    W0, h = torch.randn(nlabels - 1, 7, generator=gen) * 0.3, torch.randn(16, 7, generator=gen) * 0.5
+    target = torch.randint(0, nlabels, (16,), generator=gen)
+    loss = create_loss("hs", W0.clone(), counts)
+    loss.dense = dense
+    Wa, ha = W0.clone().requires_grad_(), h.clone().requires_grad_()
+    nll = -torch.log(create_loss("hs", Wa, counts).probs(ha)[torch.arange(16), target]).sum()
+    nll.backward()
+    nll = nll.detach()
+    value, grad_h = loss.step(h, loss.prepare(target), 0.1)
+    assert abs(float(value) - nll.item()) < 1e-3 * nll.item()
+    assert torch.allclose(grad_h, -0.1 * ha.grad, atol=1e-6)
+    assert torch.allclose(loss.W, W0 - 0.1 * Wa.grad, atol=1e-6)
+
+
 @pytest.mark.parametrize("loss, min_acc", [("softmax", 0.95), ("hs", 0.95), ("ova", 0.95)])
 def test_each_loss_learns_the_keywords(loss, min_acc):
     texts, ys = synthetic(600)
@@ -203,7 +224,8 @@ def test_compressed_model_is_much_smaller_and_still_accurate(tmp_path):
     model, enc, _ = fit(texts, ys, bucket=20000, dim=8)
     test_texts, test_ys = synthetic(200, seed=1)
     test = Encoded.make(model, test_texts, model.dict.label_ids(test_ys))
-    small = compress(model, CompressConfig(dsub=2, cutoff=2000, qnorm=True, retrain=True), enc)
+    small = compress(model, CompressConfig(dsub=2, cutoff=2000, qnorm=True, retrain=True, qout=True), enc)
+    assert small.output_q is not None and "output.codes" in small.tensors()
     assert size_bytes(small) * 10 < size_bytes(model)
     assert accuracy(small, test) >= accuracy(model, test) - 0.02
     # save + load round trip through safetensors keeps the predictions
@@ -214,6 +236,21 @@ def test_compressed_model_is_much_smaller_and_still_accurate(tmp_path):
     tensors, card = cards.load_model(tmp_path / "tiny-q")
     again = FastText.from_tensors(tensors, card.config["model"], card.extra["dictionary"])
     assert torch.allclose(again.probs_texts(test_texts[:20]), small.probs_texts(test_texts[:20]), atol=1e-6)
+    assert again.nbytes() == small.nbytes() and "output.weight" not in tensors
+
+
+def test_retraining_the_output_layer_changes_it_and_is_reported():
+    texts, ys = synthetic(600)
+    model, enc, _ = fit(texts, ys, bucket=20000, dim=8)
+    from engine.classify.compress import quantize_input, retrain_output
+    cfg = CompressConfig(dsub=4, cutoff=500)
+    small = quantize_input(model, cfg)
+    before = small.loss.W.clone()
+    retrain_output(small, enc, cfg)
+    assert not torch.equal(before, small.loss.W)
+    test_texts, test_ys = synthetic(200, seed=1)
+    test = Encoded.make(model, test_texts, model.dict.label_ids(test_ys))
+    assert accuracy(small, test) >= 0.9
 
 
 # -- data files ------------------------------------------------------------------------------------
@@ -221,6 +258,13 @@ def _write(tmp_path, name, content):
     p = tmp_path / name
     p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     return str(p)
+
+
+def test_paragraphs_are_whole_sentences_of_at_least_min_words():
+    text = "One two three. Four five six! Seven eight? Nine ten eleven twelve. Dr. Smith came."
+    paras = datasets.paragraphs(text, min_words=4)
+    assert paras[0] == "One two three. Four five six!"
+    assert " ".join(paras) == text and all(len(p.split()) >= 4 for p in paras[:-1])
 
 
 def test_fasttext_and_csv_files_parse(tmp_path):

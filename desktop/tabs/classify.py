@@ -63,17 +63,17 @@ def load_and_predict_job(name: str, text: str) -> dict:
     return predict_job(model, text)
 
 
-def compress_job(model, card, dsub: int, cutoff: int, qnorm: bool, retrain: bool) -> dict:
+def compress_job(model, card, dsub: int, cutoff: int, qnorm: bool, retrain: bool, qout: bool = False) -> dict:
     from engine.classify import pipeline
     from engine.classify.compress import CompressConfig, size_bytes
     data = card.data.get("dataset") or card.data.get("file") or "sentiment"
     if dsub < 1 or model.config.dim % dsub:
         raise ValueError(f"dsub must divide the model's dimension {model.config.dim}")
     out = pipeline.compress_and_score(model, CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm,
-                                                            retrain=retrain), data)
+                                                            retrain=retrain, qout=qout), data)
     dense = pipeline.evaluate_split(model, pipeline.datasets.load(data).test)["accuracy"]
-    return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense,
-            "label": f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "")}
+    label = f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "") + (", qout" if qout else "")
+    return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense, "label": label}
 
 
 def train_job(options: dict):
@@ -97,6 +97,7 @@ class CompressionPanel(QWidget):
         self.qnorm.setChecked(True)
         self.retrain = QCheckBox("retrain the output layer")
         self.retrain.setChecked(True)
+        self.qout = QCheckBox("quantize the output layer too (qout)")
         self.run_button = QPushButton("Compress && measure")
         self.use_live = QCheckBox("use the compressed model live")
         self.use_live.setEnabled(False)
@@ -115,6 +116,7 @@ class CompressionPanel(QWidget):
         form.addRow("cutoff (rows kept)", self.cutoff)
         form.addRow(self.qnorm)
         form.addRow(self.retrain)
+        form.addRow(self.qout)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.run_button)
@@ -363,7 +365,7 @@ class Tab(DemoTab):
         self.compression.status.setText(f"compressing {card.name}… (k-means on the input rows)")
         self.submit("compress", compress_job, model, card, int(self.compression.dsub.currentText()),
                     self.compression.cutoff.value(), self.compression.qnorm.isChecked(),
-                    self.compression.retrain.isChecked(), lane="background",
+                    self.compression.retrain.isChecked(), self.compression.qout.isChecked(), lane="background",
                     on_done=self._on_compressed, on_error=self._on_compress_error)
 
     def _on_compressed(self, out: dict) -> None:
@@ -375,9 +377,12 @@ class Tab(DemoTab):
         self.compression.add_point(out["bytes"] / 1024, out["accuracy"], out["label"])
         self._compressed = out["model"]
         self.compression.use_live.setEnabled(True)
+        retrained = ""
+        if "accuracy_before_retrain" in out:
+            retrained = f"; {100 * out['accuracy_before_retrain']:.1f}% before retraining the output layer"
         self.compression.status.setText(
             f"{out['label']}: {out['bytes'] / 1024:,.0f} KB ({out['dense_bytes'] / out['bytes']:.0f}× smaller), "
-            f"accuracy {100 * out['accuracy']:.1f}% (dense {100 * out['dense_accuracy']:.1f}%)")
+            f"accuracy {100 * out['accuracy']:.1f}% (dense {100 * out['dense_accuracy']:.1f}%{retrained})")
 
     def _on_compress_error(self, message: str) -> None:
         self.compression.run_button.setEnabled(True)

@@ -5,7 +5,10 @@
   2. product-quantize the kept rows (k=256 centroids per sub-vector of `dsub` floats), optionally
      quantizing each row's norm separately (qnorm) so directions use the codebooks well;
   3. optionally retrain the output layer for a few epochs on top of the now-frozen quantized
-     input, which recovers most of the accuracy the quantization cost.
+     input, which recovers most of the accuracy the quantization cost;
+  4. optionally (qout) product-quantize the output matrix too, after retraining, with dsub 2
+     as fastText's `-qout` does (it matters with many labels: with 2 labels the codebooks
+     cost more bytes than the 2 rows they replace).
 The result is an ordinary FastText whose input is a QuantMatrix: prediction code is unchanged.
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ class CompressConfig:
     cutoff: int = 0             # keep this many rows with the largest norms (0 = all)
     qnorm: bool = True          # quantize norms separately
     retrain: bool = True        # retrain the output layer on the quantized input
+    qout: bool = False          # also product-quantize the output matrix (dsub 2, after retraining)
     epochs: int = 2             # retraining epochs
     lr: float = 0.1             # retraining learning rate (decays linearly)
     seed: int = 0
@@ -51,11 +55,17 @@ def single_thread():
 @torch.no_grad()
 def compress(model: FastText, cfg: CompressConfig, data=None) -> FastText:
     """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining."""
-    with single_thread():
-        return _compress(model, cfg, data)
+    small = quantize_input(model, cfg)
+    if cfg.retrain and data is not None and data.n:
+        retrain_output(small, data, cfg)
+    if cfg.qout:
+        quantize_output(small, cfg)
+    return small
 
 
-def _compress(model: FastText, cfg: CompressConfig, data=None) -> FastText:
+@torch.no_grad()
+def quantize_input(model: FastText, cfg: CompressConfig) -> FastText:
+    """Steps 1-2: cutoff + product quantization of the input rows (output layer copied)."""
     E = model.input.weight.float()
     kept = None
     if 0 < cfg.cutoff < E.shape[0]:
@@ -63,23 +73,34 @@ def _compress(model: FastText, cfg: CompressConfig, data=None) -> FastText:
         norms[0] = float("inf")                         # always keep </s> (fastText keeps it too)
         kept = torch.topk(norms, cfg.cutoff).indices.sort().values
         E = E[kept]
-    quant = QuantMatrix.quantize(E, cfg.dsub, cfg.qnorm, kept, seed=cfg.seed)
-    small = FastText(model.config, model.dict, quant, model.loss.W.clone())
-    if cfg.retrain and data is not None and data.n:
-        _retrain_output(small, data, cfg)
-    return small
+    with single_thread():
+        quant = QuantMatrix.quantize(E, cfg.dsub, cfg.qnorm, kept, seed=cfg.seed)
+    return FastText(model.config, model.dict, quant, model.loss.W.clone())
 
 
-def _retrain_output(model: FastText, data, cfg: CompressConfig) -> None:
-    """SGD on the output matrix only; the quantized input is fixed, so each h is computed once."""
-    h = model.input.bag(data.rows, data.offsets[:-1])                  # (n, dim)
-    target = model.loss.prepare(data.target)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    steps, B = cfg.epochs * ((data.n + 63) // 64), 64
-    t = 0
-    for _ in range(cfg.epochs):
-        order = torch.randperm(data.n, generator=gen)
-        for b in range(0, data.n, B):
-            idx = order[b:b + B]
-            model.loss.step(h[idx], target[idx], cfg.lr * (1 - t / steps), need_loss=False)
-            t += 1
+@torch.no_grad()
+def quantize_output(model: FastText, cfg: CompressConfig) -> None:
+    """Step 4 (qout), in place: PQ codes for the output rows; W becomes their decoded values."""
+    W = model.loss.W
+    with single_thread():
+        q = QuantMatrix.quantize(W, 2 if W.shape[1] % 2 == 0 else 1, cfg.qnorm, seed=cfg.seed)
+    W.copy_(q.dense())                                  # predictions use the quantized rows
+    model.output_q = q
+
+
+@torch.no_grad()
+def retrain_output(model: FastText, data, cfg: CompressConfig) -> None:
+    """Step 3, in place: SGD on the output matrix only. The quantized input is fixed, so each
+    text's h is computed once."""
+    with single_thread():
+        h = model.input.bag(data.rows, data.offsets[:-1])              # (n, dim)
+        target = model.loss.prepare(data.target)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        B = 64
+        steps, t = cfg.epochs * ((data.n + B - 1) // B), 0
+        for _ in range(cfg.epochs):
+            order = torch.randperm(data.n, generator=gen)
+            for b in range(0, data.n, B):
+                idx = order[b:b + B]
+                model.loss.step(h[idx], target[idx], cfg.lr * (1 - t / steps), need_loss=False)
+                t += 1

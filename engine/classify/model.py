@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from engine.classify.dictionary import Dictionary
 from engine.classify.losses import create_loss, output_rows
-from engine.classify.matrix import DenseMatrix, Matrix, matrix_from_tensors
+from engine.classify.matrix import DenseMatrix, Matrix, QuantMatrix, matrix_from_tensors
 
 MAX_CHARS = 20_000        # longer texts are truncated (with a notice) before prediction
 
@@ -34,11 +35,15 @@ class FastTextConfig:
 
 
 class FastText:
-    def __init__(self, config: FastTextConfig, dictionary: Dictionary, input: Matrix, W: torch.Tensor):
+    def __init__(self, config: FastTextConfig, dictionary: Dictionary, input: Matrix, W: torch.Tensor,
+                 output_q: QuantMatrix | None = None):
         self.config = config
         self.dict = dictionary
         self.input = input                                          # (nrows, dim) lookup
         self.loss = create_loss(config.loss, W, dictionary.label_counts)
+        # FastText.zip's qout: the output matrix stored as PQ codes; the loss computes with
+        # W = their decoded rows, so only saving and sizes know about it
+        self.output_q = output_q
 
     @classmethod
     def create(cls, config: FastTextConfig, dictionary: Dictionary, seed: int = 0) -> "FastText":
@@ -62,12 +67,18 @@ class FastText:
         rows, offsets = self.dict.encode(texts)
         return self.probs_rows(torch.from_numpy(rows), torch.from_numpy(offsets[:-1]))
 
-    @torch.no_grad()
+    def probs_one(self, text: str) -> np.ndarray:
+        """Label probabilities of one text, in numpy (nlabels,): the same numbers as
+        `probs_texts([text])[0]` (a test checks), without torch's per-op overhead, which is
+        most of the cost for a 20-word text."""
+        rows = np.asarray(self.dict.features(text[:MAX_CHARS], names=False)[0], dtype=np.int64)
+        return self.loss.probs_np(self.input.mean_np(rows))
+
     def predict(self, text: str, k: int = 1) -> list[tuple[str, float]]:
         """Top-k (label, probability) for one text."""
-        p = self.probs_texts([text[:MAX_CHARS]])[0]
-        top = torch.topk(p, min(k, len(p)))
-        return [(self.labels[i], float(v)) for v, i in zip(top.values, top.indices)]
+        p = self.probs_one(text)
+        top = np.argsort(-p, kind="stable")[:max(1, k)]
+        return [(self.labels[i], float(p[i])) for i in top]
 
     @torch.no_grad()
     def explain(self, text: str, label: int | None = None) -> list[tuple[str, float]]:
@@ -79,25 +90,29 @@ class FastText:
         if label is None:
             label = self.predict(text)[0][0]
             label = self.labels.index(label)
-        vecs = self.input.rows(torch.tensor(rows))                  # (n, dim)
+        vecs = self.input.rows_np(np.asarray(rows, dtype=np.int64))  # (n, dim)
         if self.input.kept is not None:                             # pruned rows are not in the bag
-            keep = vecs.abs().sum(1) > 0
+            keep = np.abs(vecs).sum(1) > 0
             names = [n for n, k in zip(names, keep.tolist()) if k]
             vecs = vecs[keep]
         if len(names) == 0:
             return []
-        contrib = vecs @ self.loss.logit_direction(label) / len(names)
+        contrib = vecs @ self.loss.logit_direction(label).numpy() / np.float32(len(names))
         return list(zip(names, contrib.tolist()))
 
     # -- weights ------------------------------------------------------------------------------
     def tensors(self) -> dict:
-        return {**self.input.tensors(), "output.weight": self.loss.W}
+        out = self.output_q.tensors("output") if self.output_q else {"output.weight": self.loss.W}
+        return {**self.input.tensors(), **out}
 
     @classmethod
     def from_tensors(cls, tensors: dict, config: dict, dictionary: dict) -> "FastText":
         cfg = FastTextConfig(**config)
         d = Dictionary.from_dict(dictionary)
-        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float())
+        if "output.weight" in tensors:
+            return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float())
+        output_q = matrix_from_tensors(tensors, cfg.dim, "output")
+        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), output_q.dense(), output_q)
 
     def copy(self) -> "FastText":
         """A frozen copy for the interactive lane (training keeps mutating the original)."""
@@ -105,4 +120,5 @@ class FastText:
         return FastText.from_tensors(t, asdict(self.config), self.dict.to_dict())
 
     def nbytes(self) -> int:
-        return self.input.nbytes() + self.loss.W.numel() * 4
+        out = self.output_q.nbytes() if self.output_q else self.loss.W.numel() * 4
+        return self.input.nbytes() + out

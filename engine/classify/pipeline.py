@@ -2,7 +2,9 @@
 predict with explanations, evaluate, compress. No Qt, no argparse."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import os
 import shlex
 import time
@@ -12,7 +14,8 @@ import torch
 
 from engine import cards, paths
 from engine.classify import data as datasets
-from engine.classify.compress import CompressConfig, compress, size_bytes
+from engine.classify.compress import (CompressConfig, quantize_input, quantize_output,
+                                      retrain_output, size_bytes)
 from engine.classify.dictionary import Dictionary, tokenize_all
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
@@ -84,14 +87,12 @@ def train_model(opt: Options):
         raise ValueError(f"unknown loss {cfg.loss!r}; use softmax, hs or ova")
     if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
         raise ValueError("dim, bucket and word-ngrams must be at least 1")
-    tokens = tokenize_all(ds.train.texts)
-    d = Dictionary.build(ds.train.texts, ds.train.labels, min_count=cfg.min_count, tokens=tokens,
-                         word_ngrams=cfg.word_ngrams, bucket=cfg.bucket, minn=cfg.minn, maxn=cfg.maxn)
+    model, train_set = setup_training(ds.train, cfg, opt.seed)
+    d = model.dict
     if len(d.labels) < 2:
         raise ValueError(f"{opt.data} has only {len(d.labels)} label(s): a classifier needs at least 2")
-    model = FastText.create(cfg, d, seed=opt.seed)
-    train_set = Encoded.make(model, ds.train.texts, d.label_ids(ds.train.labels), tokens)
-    valid = Encoded.make(model, ds.valid.texts, d.label_ids(ds.valid.labels)) if len(ds.valid) else None
+    with gc_paused():
+        valid = Encoded.make(model, ds.valid.texts, d.label_ids(ds.valid.labels)) if len(ds.valid) else None
     tcfg = TrainConfig(epochs=opt.epochs, lr=opt.lr, threads=opt.threads, batch=opt.batch, seed=opt.seed)
     stats = yield from train(model, train_set, tcfg, valid)
     metrics = evaluate_split(model, ds.test)
@@ -106,6 +107,31 @@ def train_model(opt: Options):
         extra={"dictionary": d.to_dict()})
     out = opt.out or (paths.user_models() / TASK)
     return save(model, card, out, half=opt.half)
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """No cyclic garbage collection while building millions of token strings and lists: none
+    of them form cycles, and each collection would walk them all (measured: label_ids 0.33 s
+    with the collector, 0.04 s without, on the Bible set). Reference counting still frees."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def setup_training(split: datasets.Split, cfg: FastTextConfig, seed: int = 0):
+    """Texts -> (fresh model with its dictionary, encoded training set): everything before SGD."""
+    with gc_paused():
+        tokens = tokenize_all(split.texts, cfg.lower)
+        d = Dictionary.build(split.texts, split.labels, min_count=cfg.min_count, tokens=tokens,
+                             word_ngrams=cfg.word_ngrams, bucket=cfg.bucket, minn=cfg.minn,
+                             maxn=cfg.maxn, lower=cfg.lower)
+        model = FastText.create(cfg, d, seed=seed)
+        return model, Encoded.make(model, split.texts, d.label_ids(split.labels), tokens)
 
 
 def save(model: FastText, card: cards.ModelCard, out, half: bool = False) -> cards.ModelCard:
@@ -143,13 +169,22 @@ def predict(model: FastText, text: str, k: int = 5) -> dict:
 
 
 def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, retrain_set=None) -> dict:
-    """Compress `model`; returns {"model", "bytes", "accuracy"} on the data set's test split."""
+    """Compress `model`; returns {"model", "bytes", "accuracy"} on the data set's test split, and
+    with retraining also "accuracy_before_retrain" (the same quantized input, output not yet
+    retrained), so what the retraining recovers is shown, not assumed."""
     ds = datasets.load(data_name)
-    if cfg.retrain and retrain_set is None:
-        retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
-    small = compress(model, cfg, retrain_set if cfg.retrain else None)
+    small = quantize_input(model, cfg)
+    out = {}
+    if cfg.retrain:
+        out["accuracy_before_retrain"] = evaluate_split(small, ds.test)["accuracy"]
+        if retrain_set is None:
+            with gc_paused():
+                retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
+        retrain_output(small, retrain_set, cfg)
+    if cfg.qout:
+        quantize_output(small, cfg)
     return {"model": small, "bytes": size_bytes(small),
-            "accuracy": evaluate_split(small, ds.test)["accuracy"]}
+            "accuracy": evaluate_split(small, ds.test)["accuracy"], **out}
 
 
 def default_threads() -> int:

@@ -51,8 +51,9 @@ class ClassifyTask:
         elif command == "bench":
             _add_train_options(p, dataclasses.replace(d, threads=2, epochs=10))
             p.add_argument("--repeat", type=int, default=3, help="timed trainings of each (median)")
-            p.add_argument("--hs-data", default="bible", help="many-label set for softmax vs hs ('' to skip)")
-            p.add_argument("--hs-epochs", type=int, default=5)
+            p.add_argument("--hs-data", default="bible",
+                           help="many-label set(s) for softmax vs hs, comma-separated, e.g. bible,sotu ('' to skip)")
+            p.add_argument("--hs-epochs", default="5", help="epochs for softmax vs hs, comma-separated, e.g. 5,25")
             p.add_argument("--hs-only", action="store_true", help="only the softmax vs hs comparison")
 
     def train(self, args):

@@ -81,28 +81,32 @@ def accuracy(model: FastText, data: Encoded) -> float:
 
 class Batches:
     """Fixed minibatches of a (shuffled once) training set, with everything the inner loop needs
-    precomputed, so that an epoch only permutes the order of the batches."""
+    precomputed and cut into per-batch views, so that an epoch only permutes their order."""
 
     @torch.no_grad()
     def __init__(self, data: Encoded, B: int, nrows: int):
         n, offsets = data.n, data.offsets
         lens = offsets[1:] - offsets[:-1]
-        self.data, self.B, self.n = data, B, n
-        self.inv = (1.0 / lens.clamp(min=1).float())[:, None]      # fastText: grad / n rows
+        self.n = n
+        inv = 1.0 / lens.clamp(min=1).float()                       # fastText: grad / n rows
         first = torch.arange(n) // B * B                            # first text of each text's batch
-        self.local_off = offsets[:-1] - offsets[first]              # offsets inside the batch
-        self.local_seg = torch.repeat_interleave(torch.arange(n) - first, lens)  # row -> text in batch
+        local_off = offsets[:-1] - offsets[first]                   # offsets inside the batch
+        local_seg = torch.repeat_interleave(torch.arange(n) - first, lens)  # row -> text in batch
         # A row used by c texts of one batch gets the mean of their c updates, not the sum:
         # per-text SGD lets each update see the previous ones, while summing c stale updates of
         # a very frequent row ("</s>", "the") overshoots and diverges at fastText's learning rates.
         batch_of_row = torch.repeat_interleave(first // B, lens)
         _, where, count = torch.unique(batch_of_row * nrows + data.rows, return_inverse=True,
                                        return_counts=True)
-        self.row_w = (1.0 / count.float())[where][:, None]          # (N, 1)
-        self.bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
+        # each row's update = grad_h of its text * (1 / rows in the text) * (1 / c)
+        scale = (inv.repeat_interleave(lens) / count.float()[where])[:, None]  # (N, 1)
+        bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
+        self.parts = [(data.rows[o0:o1], local_off[b:b + B], inv[b:b + B, None], data.target[b:b + B],
+                       local_seg[o0:o1], scale[o0:o1])
+                      for b, o0, o1 in zip(range(0, n, B), bounds[:-1], bounds[1:])]
 
     def __len__(self):
-        return len(self.bounds) - 1
+        return len(self.parts)
 
 
 @torch.no_grad()
@@ -112,24 +116,20 @@ def sgd_epoch(model: FastText, batches: Batches, order: list[int], lr_at, counte
     fastText's trainThread. lr_at(tokens) gives the decayed learning rate; counter(tokens)
     records this batch's tokens and returns the global count (Hogwild workers share it).
     Yields after each batch so the caller can report and cancel."""
-    E, step = model.input.weight, model.loss.step                  # (nrows, dim), shared
-    data, B, bt = batches.data, batches.B, batches
+    E, step, parts = model.input.weight, model.loss.step, batches.parts    # E (nrows, dim), shared
     tokens = 0
     for k, i in enumerate(order):
-        b, o0, o1 = i * B, bt.bounds[i], bt.bounds[i + 1]
-        e = min(b + B, bt.n)
-        rows, inv_b = data.rows[o0:o1], bt.inv[b:e]
+        rows, offsets, inv, target, seg, scale = parts[i]
         # mean of the rows = their sum / n (embedding_bag's "sum" mode is ~4x faster than "mean")
-        h = torch.embedding_bag(E, rows, bt.local_off[b:e], False, 0)[0].mul_(inv_b)  # (B, dim)
+        h = torch.embedding_bag(E, rows, offsets, False, 0)[0].mul_(inv)      # (B, dim)
         need_loss = k % 8 == 0                                      # loss estimated on 1 batch in 8
-        loss, grad_h = step(h, data.target[b:e], lr_at(tokens), need_loss)     # W updated
+        loss, grad_h = step(h, target, lr_at(tokens), need_loss)    # W updated
         # sparse update of exactly the rows used: E[r] += lr * grad_h[text of r] / n / c_r
-        upd = grad_h.mul_(inv_b).index_select(0, bt.local_seg[o0:o1]).mul_(bt.row_w[o0:o1])
-        E.index_put_((rows,), upd, accumulate=True)
-        tokens = counter(o1 - o0)
+        E.index_put_((rows,), grad_h.index_select(0, seg).mul_(scale), accumulate=True)
+        tokens = counter(len(rows))
         if need_loss:
             loss_acc[0] += float(loss)
-            loss_acc[1] += e - b
+            loss_acc[1] += len(inv)
         if stop is not None and stop[0]:
             return
         yield
