@@ -90,3 +90,22 @@ def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     assert tab.slot.get() is tab._compressed
     tab.editor.setPlainText("a wonderful film")
     qtbot.waitUntil(lambda: tab.result.text().startswith("positive"), timeout=10000)
+
+
+def test_compression_with_retraining_and_qout_reports_both(qtbot, tab):
+    tab.compression.dsub.setCurrentText("5")
+    tab.compression.cutoff.setValue(3000)
+    tab.compression.retrain.setChecked(True)
+    tab.compression.qout.setChecked(True)
+    tab.compression.run_button.click()
+    qtbot.waitUntil(lambda: tab.compression.run_button.isEnabled() and "KB" in tab.compression.status.text(),
+                    timeout=120000)
+    assert "qout" in tab.compression.status.text()
+    assert "before retraining the output layer" in tab.compression.status.text()
+    assert tab._compressed.output_q is not None
+
+
+def test_training_panel_offers_every_engine_data_set():
+    from desktop.tabs.classify import DATASETS
+    from engine.classify.data import DATASETS as ENGINE_SETS
+    assert list(DATASETS) == list(ENGINE_SETS)

@@ -25,7 +25,8 @@ from desktop.widgets.topk_bars import TopKBars
 from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
 
-DATASETS = ["sentiment", "vader-movie", "vader-amazon", "vader-nyt", "vader-tweets", "bible"]
+DATASETS = ["sentiment", "vader-movie", "vader-amazon", "vader-nyt", "vader-tweets", "bible", "bible-chapter",
+            "sotu"]                                 # engine.classify.data.DATASETS (not imported: no torch here)
 BIGRAMS, BOW = "sentiment", "sentiment-bow"       # the two shipped models behind the toggle
 MAX_INPUT = 20_000                                 # characters classified (a paste is truncated)
 DEMO_TEXT = "The plot is not good, but the acting is great."

@@ -118,7 +118,8 @@ def _quantized(ft, model, train_set, ref, ds, path, tmp, a) -> dict:
     for side in rows.values():
         dense = side["dense"]["bytes"]
         for v in side.values():
-            v["x_smaller"] = round(dense / v["bytes"], 1)
+            if "bytes" in v:                    # (not when fastText refused the setting)
+                v["x_smaller"] = round(dense / v["bytes"], 1)
     return rows
 
 
