@@ -107,7 +107,7 @@ class Dictionary:
               tokens: list[list[str]] | None = None, **options) -> "Dictionary":
         if tokens is None:
             tokens = tokenize_all(texts, options.get("lower", True))
-        words = collections.Counter(t for toks in tokens for t in toks)
+        words = collections.Counter(itertools.chain.from_iterable(tokens))   # C-level iteration
         counts = collections.Counter(l for ls in labels for l in ls)
         vocab = sorted((w for w, c in words.items() if c >= min_count), key=lambda w: (-words[w], w))
         names = sorted(counts, key=lambda l: (-counts[l], l))
@@ -180,7 +180,7 @@ class Dictionary:
             tokens = tokenize_all(texts, self.lower)
         n = len(tokens)
         lens = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
-        flat = [t for toks in tokens for t in toks]
+        flat = list(itertools.chain.from_iterable(tokens))
         doc = np.repeat(np.arange(n), lens)
         ids = np.fromiter(map(self.word2id.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
         known = ids >= 0
