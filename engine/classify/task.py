@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 from engine.classify import pipeline
@@ -25,6 +26,14 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
     p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
     p.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def _epoch_list(text: str) -> str:
+    """argparse check for --hs-epochs: comma-separated positive integers."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return ",".join(parts)
 
 
 class ClassifyTask:
@@ -53,7 +62,7 @@ class ClassifyTask:
             p.add_argument("--repeat", type=int, default=3, help="timed trainings of each (median)")
             p.add_argument("--hs-data", default="bible",
                            help="many-label set(s) for softmax vs hs, comma-separated, e.g. bible,sotu ('' to skip)")
-            p.add_argument("--hs-epochs", default="5", help="epochs for softmax vs hs, comma-separated, e.g. 5,25")
+            p.add_argument("--hs-epochs", type=_epoch_list, default="5", help="epochs for softmax vs hs, comma-separated, e.g. 5,25")
             p.add_argument("--hs-only", action="store_true", help="only the softmax vs hs comparison")
 
     def train(self, args):
