@@ -127,6 +127,23 @@ def test_each_loss_learns_the_keywords(loss, min_acc):
     assert events[-1]["tokens"] > 0 and events[-2].checkpoint is not None
 
 
+def test_shared_rows_sum_is_an_option_and_differs_from_the_mean():
+    texts, ys = synthetic(600)
+    d = Dictionary.build(texts, ys, bucket=5000)
+    models = {}
+    for shared in ("mean", "sum"):
+        model = FastText.create(FastTextConfig(dim=8, bucket=5000), d, seed=0)
+        enc = Encoded.make(model, texts, d.label_ids(ys))
+        list(train(model, enc, TrainConfig(epochs=5, batch=16, shared_rows=shared)))
+        models[shared] = model
+    test_texts, test_ys = synthetic(200, seed=1)
+    test = Encoded.make(models["sum"], test_texts, d.label_ids(test_ys))
+    assert accuracy(models["sum"], test) >= 0.95
+    assert not torch.equal(models["sum"].input.weight, models["mean"].input.weight)
+    with pytest.raises(ValueError, match="shared_rows"):
+        list(train(models["sum"], test, TrainConfig(shared_rows="max")))
+
+
 def test_bigrams_learn_negation_that_bag_of_words_cannot():
     texts, ys = synthetic(1500, labels=("pos", "neg"), negation=True)
     test_texts, test_ys = synthetic(400, labels=("pos", "neg"), seed=3, negation=True)

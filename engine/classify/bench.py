@@ -41,7 +41,8 @@ def train_ours(ds, a, loss=None, epochs=None):
     t0 = time.perf_counter()
     model, data = setup_training(ds.train, FastTextConfig(dim=a.dim, word_ngrams=a.word_ngrams,
                                                           bucket=a.bucket, loss=loss or a.loss), a.seed)
-    cfg = TrainConfig(epochs=epochs or a.epochs, lr=a.lr, threads=a.threads, batch=a.batch, seed=a.seed)
+    cfg = TrainConfig(epochs=epochs or a.epochs, lr=a.lr, threads=a.threads, batch=a.batch, seed=a.seed,
+                      shared_rows=a.shared_rows)
     for _ in train(model, data, cfg):
         pass
     return model, time.perf_counter() - t0, data
@@ -78,7 +79,7 @@ def run(a) -> dict:
     torch.set_num_threads(1)
     ds = datasets.load(a.data)
     settings = {k: getattr(a, k) for k in ("data", "dim", "epochs", "lr", "word_ngrams", "bucket",
-                                           "loss", "threads", "batch")}
+                                           "loss", "threads", "batch", "shared_rows")}
     out = {"settings": settings, "split": ds.source["sizes"]}
     if getattr(a, "hs_only", False):
         return {"settings": settings, "hierarchical_softmax": hs_vs_softmax(ft, a)}

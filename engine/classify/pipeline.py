@@ -41,6 +41,7 @@ class Options:
     min_count: int = 1
     threads: int = 1
     batch: int = 64
+    shared_rows: str = "mean"   # "mean" | "sum": see TrainConfig
     seed: int = 0
     half: bool = False          # store the input matrix as float16 (halves the file)
     out: str | None = None      # folder; default the user's models folder
@@ -93,7 +94,8 @@ def train_model(opt: Options):
         raise ValueError(f"{opt.data} has only {len(d.labels)} label(s): a classifier needs at least 2")
     with gc_paused():
         valid = Encoded.make(model, ds.valid.texts, d.label_ids(ds.valid.labels)) if len(ds.valid) else None
-    tcfg = TrainConfig(epochs=opt.epochs, lr=opt.lr, threads=opt.threads, batch=opt.batch, seed=opt.seed)
+    tcfg = TrainConfig(epochs=opt.epochs, lr=opt.lr, threads=opt.threads, batch=opt.batch, seed=opt.seed,
+                       shared_rows=opt.shared_rows)
     stats = yield from train(model, train_set, tcfg, valid)
     metrics = evaluate_split(model, ds.test)
     metrics = {"accuracy": metrics["accuracy"], "n_test": metrics["n"],

@@ -25,6 +25,8 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--loss", choices=["softmax", "hs", "ova"], default=defaults.loss)
     p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
     p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
+    p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
+                   help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
 
 

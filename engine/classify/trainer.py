@@ -31,6 +31,9 @@ class TrainConfig:
     lr: float = 0.5             # initial learning rate, decays linearly to 0
     threads: int = 1            # Hogwild worker processes (1 = in-process, reproducible)
     batch: int = 64             # texts per sparse SGD step
+    shared_rows: str = "mean"   # an input row used by c texts of a batch gets the mean of their
+                                # c updates ("mean", stable on short texts) or their sum ("sum",
+                                # closer to fastText's per-text SGD; learns long texts faster)
     seed: int = 0               # data order (and initialization, in the caller)
     report_s: float = 0.2       # seconds between progress events
 
@@ -84,7 +87,7 @@ class Batches:
     precomputed and cut into per-batch views, so that an epoch only permutes their order."""
 
     @torch.no_grad()
-    def __init__(self, data: Encoded, B: int, nrows: int):
+    def __init__(self, data: Encoded, B: int, nrows: int, shared_rows: str = "mean"):
         n, offsets = data.n, data.offsets
         lens = offsets[1:] - offsets[:-1]
         self.n = n
@@ -92,14 +95,19 @@ class Batches:
         first = torch.arange(n) // B * B                            # first text of each text's batch
         local_off = offsets[:-1] - offsets[first]                   # offsets inside the batch
         local_seg = torch.repeat_interleave(torch.arange(n) - first, lens)  # row -> text in batch
-        # A row used by c texts of one batch gets the mean of their c updates, not the sum:
-        # per-text SGD lets each update see the previous ones, while summing c stale updates of
-        # a very frequent row ("</s>", "the") overshoots and diverges at fastText's learning rates.
-        batch_of_row = torch.repeat_interleave(first // B, lens)
-        _, where, count = torch.unique(batch_of_row * nrows + data.rows, return_inverse=True,
-                                       return_counts=True)
-        # each row's update = grad_h of its text * (1 / rows in the text) * (1 / c)
-        scale = (inv.repeat_interleave(lens) / count.float()[where])[:, None]  # (N, 1)
+        # A row used by c texts of one batch gets by default the mean of their c updates, not the
+        # sum: per-text SGD lets each update see the previous ones, while summing c stale updates
+        # of a very frequent row ("</s>", "the") can overshoot at fastText's learning rates. The
+        # mean slows rows shared by many long texts (SOTU), hence the "sum" option.
+        scale = inv.repeat_interleave(lens)                         # 1 / rows in the text
+        if shared_rows == "mean":
+            batch_of_row = torch.repeat_interleave(first // B, lens)
+            _, where, count = torch.unique(batch_of_row * nrows + data.rows, return_inverse=True,
+                                           return_counts=True)
+            scale = scale / count.float()[where]                    # ... / c
+        elif shared_rows != "sum":
+            raise ValueError(f"shared_rows must be 'mean' or 'sum', not {shared_rows!r}")
+        scale = scale[:, None]                                      # (N, 1)
         bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
         self.parts = [(data.rows[o0:o1], local_off[b:b + B], inv[b:b + B, None], data.target[b:b + B],
                        local_seg[o0:o1], scale[o0:o1])
@@ -192,7 +200,8 @@ def _train_inprocess(model, data, cfg, valid, total, lr_at):
     torch.set_num_threads(1)                  # tiny ops: one thread is faster and deterministic
     try:
         last, loss_acc = time.perf_counter(), [0.0, 0]
-        batches = Batches(data.subset(_epoch_order(data.n, cfg.seed, 0)), cfg.batch, model.input.weight.shape[0])
+        batches = Batches(data.subset(_epoch_order(data.n, cfg.seed, 0)), cfg.batch, model.input.weight.shape[0],
+                      cfg.shared_rows)
         for epoch in range(cfg.epochs):
             loss_acc = [0.0, 0]
             order = _epoch_order(len(batches), cfg.seed, epoch + 1).tolist()
@@ -223,7 +232,8 @@ def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, sto
         return state["global"]
 
     seed = cfg.seed + 7919 * slot
-    batches = Batches(mine.subset(_epoch_order(mine.n, seed, 0)), cfg.batch, model.input.weight.shape[0])
+    batches = Batches(mine.subset(_epoch_order(mine.n, seed, 0)), cfg.batch, model.input.weight.shape[0],
+                      cfg.shared_rows)
     for epoch in range(cfg.epochs):
         order = _epoch_order(len(batches), seed, epoch + 1).tolist()
         for _ in sgd_epoch(model, batches, order, lambda _: lr_at(state["global"]), counter,
