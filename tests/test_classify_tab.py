@@ -103,6 +103,11 @@ def test_compression_with_retraining_and_qout_reports_both(qtbot, tab):
     assert "qout" in tab.compression.status.text()
     assert "before retraining the output layer" in tab.compression.status.text()
     assert tab._compressed.output_q is not None
+    tab.compression.save_button.click()
+    qtbot.waitUntil(lambda: "sentiment-q" in tab.models, timeout=30000)
+    saved, card = tab.models["sentiment-q"]
+    assert card.extra["compressed_from"] == "sentiment" and saved.output_q is not None
+    assert "saved as" in tab.compression.status.text()
 
 
 def test_training_panel_offers_every_engine_data_set():

@@ -70,11 +70,17 @@ def compress_job(model, card, dsub: int, cutoff: int, qnorm: bool, retrain: bool
     data = card.data.get("dataset") or card.data.get("file") or "sentiment"
     if dsub < 1 or model.config.dim % dsub:
         raise ValueError(f"dsub must divide the model's dimension {model.config.dim}")
-    out = pipeline.compress_and_score(model, CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm,
-                                                            retrain=retrain, qout=qout), data)
+    cfg = CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm, retrain=retrain, qout=qout)
+    out = pipeline.compress_and_score(model, cfg, data)
     dense = pipeline.evaluate_split(model, pipeline.datasets.load(data).test)["accuracy"]
     label = f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "") + (", qout" if qout else "")
-    return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense, "label": label}
+    return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense, "label": label,
+            "config": cfg, "card": card}
+
+
+def save_compressed_job(out: dict):
+    from engine.classify import pipeline
+    return pipeline.save_compressed(out["model"], out["card"], out["config"], out["accuracy"])
 
 
 def train_job(options: dict):
@@ -102,6 +108,8 @@ class CompressionPanel(QWidget):
         self.run_button = QPushButton("Compress && measure")
         self.use_live = QCheckBox("use the compressed model live")
         self.use_live.setEnabled(False)
+        self.save_button = QPushButton("Save the compressed model")
+        self.save_button.setEnabled(False)
         self.status = QLabel("Quantize the input matrix (k = 256 centroids per sub-vector).")
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget(title="Accuracy vs memory")
@@ -122,6 +130,7 @@ class CompressionPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.run_button)
         layout.addWidget(self.use_live)
+        layout.addWidget(self.save_button)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
 
@@ -235,6 +244,7 @@ class Tab(DemoTab):
         self.compression = CompressionPanel()
         self.compression.run_button.clicked.connect(self._on_compress)
         self.compression.use_live.toggled.connect(self._on_use_compressed)
+        self.compression.save_button.clicked.connect(self._on_save_compressed)
         self.card_view = ModelCardView()
         self.side = self.side_by_side(left, [(self.training, "Train"), (self.compression, "Compress"),
                                              (self.card_view, "Model card")])
@@ -377,7 +387,9 @@ class Tab(DemoTab):
             self._dense_point_for = self.current
         self.compression.add_point(out["bytes"] / 1024, out["accuracy"], out["label"])
         self._compressed = out["model"]
+        self._compressed_out = out
         self.compression.use_live.setEnabled(True)
+        self.compression.save_button.setEnabled(True)
         retrained = ""
         if "accuracy_before_retrain" in out:
             retrained = f"; {100 * out['accuracy_before_retrain']:.1f}% before retraining the output layer"
@@ -389,6 +401,16 @@ class Tab(DemoTab):
         self.compression.run_button.setEnabled(True)
         if message != "cancelled":
             self.compression.status.setText(message)
+
+    def _on_save_compressed(self) -> None:
+        self.compression.save_button.setEnabled(False)
+        self.submit("save", save_compressed_job, self._compressed_out, lane="background",
+                    on_done=self._on_compressed_saved, on_error=self._on_compress_error)
+
+    def _on_compressed_saved(self, card) -> None:
+        self.compression.status.setText(f"saved as “{card.name}” ({card.bytes / 1024:,.0f} KB on disk): "
+                                        f"seqlab predict classify --model {card.name}")
+        self._load(card.name)
 
     def _on_use_compressed(self, on: bool) -> None:
         if on and getattr(self, "_compressed", None) is not None:

@@ -189,5 +189,17 @@ def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, ret
             "accuracy": evaluate_split(small, ds.test)["accuracy"], **out}
 
 
+def save_compressed(small: FastText, card: cards.ModelCard, cfg: CompressConfig, accuracy: float,
+                    out=None) -> cards.ModelCard:
+    """Save a compressed model as "<name>-q" beside the user's models (safetensors + card); the
+    card records the dense model it came from and the compression settings."""
+    new = cards.ModelCard(task=TASK, name=f"{card.name}-q", arch="fasttext",
+                          config={**card.config, "compress": asdict(cfg)},
+                          metrics={"accuracy": accuracy, "bytes": size_bytes(small)},
+                          data=card.data, device="cpu",   # no command reproduces it: it took two steps
+                          extra={"compressed_from": card.name, "dense_train_command": card.train_command})
+    return save(small, new, out or (paths.user_models() / TASK))
+
+
 def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 1)))
