@@ -4,8 +4,8 @@ Type a sentence: every keystroke is classified (top-k bars) and each word / bigr
 by its exact contribution to the winning label's score. "bag of words" vs "+ bigrams" switches
 between two shipped models to show what word order adds ("not good" vs "good"). The training
 panel trains a new model (sparse SGD, Hogwild workers) with a live loss/accuracy plot; the
-compression panel quantizes the model (FastText.zip) and plots size (KB, log scale) against
-accuracy, and can put the compressed model live.
+compression panel quantizes the model (FastText.zip: input rows, optionally the output layer)
+and plots size (KB, log scale) against accuracy, can put the compressed model live, and saves it.
 """
 from __future__ import annotations
 
