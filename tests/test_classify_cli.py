@@ -33,6 +33,16 @@ def test_predict_reads_stdin_with_dash(capsys, monkeypatch):
     assert rows[0]["label"] == "positive" and rows[1]["label"] is None and "hint" in rows[1]
 
 
+def test_fasttext_format_prints_fasttext_lines_one_per_input(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("great fun\n\nterrible mess\n"))
+    code, out, _ = run(capsys, "predict", "classify", "--fasttext-format", "-k", "2", "-")
+    lines = out.split("\n")[:-1]
+    assert code == 0 and len(lines) == 3 and lines[1] == ""
+    label, p, other, q = lines[0].split()
+    assert label == "__label__positive" and other == "__label__negative"
+    assert abs(float(p) + float(q) - 1) < 1e-4
+
+
 def test_bag_of_words_model_is_shipped_too(capsys):
     code, out, _ = run(capsys, "predict", "classify", "--model", "sentiment-bow", "--json", "good")
     assert code == 0 and json.loads(out)["label"] == "positive"

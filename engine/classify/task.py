@@ -87,7 +87,9 @@ class ClassifyTask:
         for text in inputs:
             out = pipeline.predict(model, text, k=args.top)
             if getattr(args, "fasttext_format", False):
-                out = {"fasttext": " ".join(f"__label__{l} {p:.5f}" for l, p in out["probs"].items())}
+                # fastText's own line (a str: the CLI prints it as is); empty when no prediction,
+                # so output line i still answers input line i
+                out = " ".join(f"__label__{l} {p:.5f}" for l, p in out["probs"].items())
             yield out
 
     def bench(self, args):
