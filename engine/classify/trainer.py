@@ -100,21 +100,31 @@ class Batches:
         # of a very frequent row ("</s>", "the") can overshoot at fastText's learning rates. The
         # mean slows rows shared by many long texts (SOTU), hence the "sum" option.
         scale = inv.repeat_interleave(lens)                         # 1 / rows in the text
+        bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
         if shared_rows == "mean":
-            batch_of_row = torch.repeat_interleave(first // B, lens)
-            _, where, count = torch.unique(batch_of_row * nrows + data.rows, return_inverse=True,
-                                           return_counts=True)
-            scale = scale / count.float()[where]                    # ... / c
+            scale = scale / _counts_in_batch(data.rows, bounds, nrows)   # ... / c
         elif shared_rows != "sum":
             raise ValueError(f"shared_rows must be 'mean' or 'sum', not {shared_rows!r}")
         scale = scale[:, None]                                      # (N, 1)
-        bounds = offsets[::B].tolist() + ([int(offsets[-1])] if n % B else [])
         self.parts = [(data.rows[o0:o1], local_off[b:b + B], inv[b:b + B, None], data.target[b:b + B],
                        local_seg[o0:o1], scale[o0:o1])
                       for b, o0, o1 in zip(range(0, n, B), bounds[:-1], bounds[1:])]
 
     def __len__(self):
         return len(self.parts)
+
+
+def _counts_in_batch(rows: torch.Tensor, bounds: list[int], nrows: int) -> torch.Tensor:
+    """For each row occurrence, how many times its row id occurs in its batch, by counting into
+    a scratch vector per batch (2-4x faster than torch.unique over (batch, row) pairs)."""
+    scratch, count = torch.zeros(nrows), torch.empty(len(rows))
+    ones = torch.ones(max((b - a for a, b in zip(bounds[:-1], bounds[1:])), default=0))
+    for o0, o1 in zip(bounds[:-1], bounds[1:]):
+        r = rows[o0:o1]
+        scratch.index_put_((r,), ones[:o1 - o0], accumulate=True)
+        count[o0:o1] = scratch[r]
+        scratch[r] = 0
+    return count
 
 
 @torch.no_grad()
