@@ -151,3 +151,53 @@ def test_explain_truth_marks_the_constrained_arcs_and_their_gradient(bank):
     assert view.span_grad.sum() == pytest.approx(expected_length - len(r.amount), abs=1e-4)
     none = graph.explain_truth(r, "9999999999")
     assert none.spans == [] and none.loss == float("inf")
+
+
+def test_gtn_training_keeps_the_best_validated_checkpoint():
+    # a tiny run, validation every 2 steps: the returned model is the best one seen (step 0 included)
+    cfg = train.TrainConfig(gtn_steps=4, gtn_batch=2, gtn_digits=4, gtn_val=6, gtn_eval_every=2, gtn_lr=0.01)
+    torch.manual_seed(0)
+    history = []
+    gen = train.gtn_train(cfg, LeNet().eval(), history)
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        best = stop.value
+    assert [step for step, _ in history] == [0, 2, 4]
+    assert [e.metrics["val_amount_accuracy"] for e in events if "val_amount_accuracy" in e.metrics] \
+        == [acc for _, acc in history[1:]]
+    again = train.amount_accuracy(best, train.val_fields(cfg.gtn_val))["accuracy"]
+    assert again == max(acc for _, acc in history)
+
+
+def test_anchor_loss_mixes_digits_and_labelled_spans():
+    spans = tuple(np.concatenate(p) for p in zip(*train.field_spans(3, "train", seed=1)))
+    digits = data.load("train")
+    model = LeNet().eval()
+    rng = np.random.default_rng(0)
+    none = train.anchor_loss(model, train.TrainConfig(gtn_digits=0, gtn_spans=0), rng, digits, spans)
+    both = train.anchor_loss(model, train.TrainConfig(gtn_digits=4, gtn_spans=4), rng, digits, spans)
+    assert none.item() == 0 and both.item() > 0
+    both.backward()
+    assert model.out.weight.grad[model.out.weight.grad.abs().sum(1) > 0].shape[0] > 0
+
+
+def test_cut_path_is_the_cheapest_bending_cut():
+    # brute force over every path (one column per row, moving at most one column a row)
+    import itertools
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        mask = rng.random((5, 12)) > 0.5
+        x, H = 6, 10.0
+        path = segment._cut_paths(mask, [x, 2], H)[0]
+        lo, hi = max(1, x - 3), min(11, x + 4)
+
+        def cost(p):
+            return sum(4.0 * mask[y, c] + 0.02 * abs(c - x) for y, c in enumerate(p)) + \
+                sum(0.3 * (a != b) for a, b in zip(p, p[1:]))
+        best = min(cost(p) for p in itertools.product(range(lo, hi), repeat=5)
+                   if all(abs(a - b) <= 1 for a, b in zip(p, p[1:])))
+        assert all(abs(a - b) <= 1 for a, b in zip(path, path[1:])) and lo <= path.min() and path.max() < hi
+        assert cost(list(path)) == pytest.approx(best, abs=1e-4)

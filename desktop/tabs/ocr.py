@@ -324,8 +324,9 @@ class Tab(DemoTab):
         pix = QPixmap.fromImage(img).scaled(w * scale, h * scale)
         p = QPainter(pix)
         p.setPen(QPen(QColor(220, 0, 0), 2, Qt.PenStyle.DashLine))
-        for x in seg.cuts:
-            p.drawLine(x * scale, 0, x * scale, h * scale)
+        for cut in seg.cuts:                          # (rows, 2) points (x, y): cuts bend around strokes
+            for (xa, ya), (xb, yb) in zip(cut[:-1], cut[1:]):
+                p.drawLine(int(xa) * scale, int(ya) * scale, int(xb) * scale, int(yb) * scale)
         font = QFont(self.font())
         font.setPointSizeF(14)
         font.setBold(True)
@@ -406,8 +407,9 @@ class Tab(DemoTab):
             self.panel.finished("this demo trains on MNIST digits and generated checks only", ok=False)
             return
         from dataclasses import asdict
+        from engine.ocr.model import LeNetConfig
         from engine.ocr.train import TrainConfig
-        options = {**asdict(TrainConfig()), "fields": values["fields"], "epochs": values["epochs"],
+        options = {**asdict(TrainConfig()), **asdict(LeNetConfig()), "fields": values["fields"], "epochs": values["epochs"],
                    "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                    "eval_amounts": 200, "out": None, "name": "amounts"}
         self.panel.started("pre-training on digits and labelled spans, then GTN training")

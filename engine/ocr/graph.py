@@ -53,7 +53,7 @@ class Candidates:
     seg: Segmentation
     spans: list                   # [(k, m)]: segments k..m-1
     images: np.ndarray            # (N, 28, 28) float32 in [0, 1]
-    geometry: np.ndarray          # (N, 3) float32
+    geometry: np.ndarray          # (N, NUM_GEOMETRY) float32
     boxes: list                   # [(x0, y0, x1, y1)] of each span in the normalized field
 
     @property
@@ -73,17 +73,10 @@ def candidates(seg: Segmentation) -> Candidates:
                 break
             spans.append((k, m))
             images.append(normalize(crop))
-            geometry.append(((y1 - y0) / H, ((y0 + y1) / 2 - seg.center_y) / H, (x1 - x0) / H))
+            geometry.append(((y1 - y0) / H, ((y0 + y1) / 2 - seg.center_y) / H, (x1 - x0) / H,
+                             float(seg.segments[k].cut_left), float(seg.segments[m - 1].cut_right)))
             boxes.append((x0, y0, x1, y1))
     return Candidates(seg, spans, np.stack(images), np.asarray(geometry, np.float32), boxes)
-
-
-def isolated_geometry(img28: np.ndarray) -> tuple[float, float, float]:
-    """Geometry of a lone digit: full line height, centred, its own aspect."""
-    ys, xs = np.nonzero(img28 > 0.15)
-    if len(ys) == 0:
-        return (1.0, 0.0, 0.5)
-    return (1.0, 0.0, (xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1))
 
 
 def score(model: LeNet, cands: Candidates) -> torch.Tensor:

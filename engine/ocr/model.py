@@ -1,9 +1,10 @@
 """The recognizer: a LeNet-5 family CNN over one candidate character (LeCun et al. 1998).
 
 Input: a 28x28 size-normalized image of the ink of 1-3 consecutive segments (MNIST style: fit in
-20x20, centred by centre of mass), plus 3 geometry numbers that normalization throws away but a
-reader needs — height / line height, vertical offset / line height, width / line height — so that
-a "." is not a "0" and a "," is not a "1". Output: 13 scores, the 10 digits, "." and ",", and
+20x20, centred by centre of mass), plus 5 geometry numbers that normalization throws away but a
+reader needs — height / line height, vertical offset / line height, width / line height, so that
+a "." is not a "0" and a "," is not a "1"; and whether the left / right side of the span is a cut
+through ink, so that a stroke cut out of a "7" need not pass for a "1". Output: 13 scores, the 10 digits, "." and ",", and
 NOT_A_CHAR for bad segments (a piece of a digit, two digits together), as in the 1998 paper's
 heuristic over-segmentation, where the recognizer must learn to say "this is not a character".
 """
@@ -17,14 +18,14 @@ import torch.nn.functional as F
 
 NUM_CLASSES = 13              # 0-9, '.', ',', NOT_A_CHAR
 NOT_A_CHAR = 12
-NUM_GEOMETRY = 3
+NUM_GEOMETRY = 5
 
 
 @dataclasses.dataclass
 class LeNetConfig:
-    c1: int = 16              # feature maps of the first 5x5 convolution (LeNet-5: 6)
-    c3: int = 32              # feature maps of the second 5x5 convolution (LeNet-5: 16)
-    f5: int = 128             # hidden units of the fully connected layer (LeNet-5: 120)
+    c1: int = 20              # feature maps of the first 5x5 convolution (LeNet-5: 6)
+    c3: int = 50              # feature maps of the second 5x5 convolution (LeNet-5: 16)
+    f5: int = 256             # hidden units of the fully connected layer (LeNet-5: 120)
     dropout: float = 0.25     # on the f5 layer, while training
 
 
@@ -39,11 +40,11 @@ class LeNet(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, images: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
-        """images (B, 28, 28) in [0, 1] ink-high, geometry (B, 3) → log-probabilities (B, 13)."""
+        """images (B, 28, 28) in [0, 1] ink-high, geometry (B, 5) → log-probabilities (B, 13)."""
         x = images.unsqueeze(1)                                  # (B, 1, 28, 28)
         x = F.max_pool2d(F.relu(self.c1(x)), 2)                  # (B, c1, 12, 12)
         x = F.max_pool2d(F.relu(self.c3(x)), 2)                  # (B, c3, 4, 4)
-        x = torch.cat([x.flatten(1), geometry], dim=1)           # (B, c3*16 + 3)
+        x = torch.cat([x.flatten(1), geometry], dim=1)           # (B, c3*16 + 5)
         x = self.drop(F.relu(self.f5(x)))
         return F.log_softmax(self.out(x), dim=1)
 

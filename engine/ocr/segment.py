@@ -2,12 +2,14 @@
 
     1. binarize (Otsu) and estimate the digit height H from the connected components;
     2. rescale so that H = 32 px, and undo the writer's slant (shear by the ink's x/y covariance),
-       so that vertical cuts separate neighbouring digits;
+       so that near-vertical cuts separate neighbouring digits;
     3. connected components (8-neighbours), specks dropped, components stacked above each other
        merged (a "5" whose bar is detached);
     4. inside every component wider than a narrow digit, candidate cuts at the minima of the
        vertical ink projection — liberal on purpose: cutting a digit into pieces costs nothing
-       (the lattice regroups up to 3 pieces), missing the cut between touching digits is fatal.
+       (the lattice regroups up to 3 pieces), missing the cut between touching digits is fatal;
+    5. each cut starts at its column and bends, row by row, around strokes (cheapest path by
+       dynamic programming): touching digits overlap, and a straight cut would slice one of them.
 The result lists the pieces left to right as boolean masks over the normalized field.
 """
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Piece:
     y0: int
     mask: np.ndarray              # (h, w) bool
     mark: bool = False            # a whole small component ('.', ','): a character on its own
+    cut_left: bool = False        # its left side is a cut through ink (not a gap between components)
+    cut_right: bool = False       # likewise its right side
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -44,7 +48,7 @@ class Piece:
 class Segmentation:
     ink: np.ndarray               # (H, W) bool, the normalized (rescaled, deslanted) field
     segments: list                # [Piece], left to right
-    cuts: list                    # x positions of cuts made inside components
+    cuts: list                    # cuts made inside components: (rows, 2) arrays of (x, y)
     height: float                 # digit height in the normalized field (≈ TARGET_HEIGHT)
     center_y: float               # vertical centre of the writing line
     owner: Optional[np.ndarray] = None   # ground-truth owner map, transformed alike (generated data)
@@ -122,17 +126,50 @@ def _cuts(mask: np.ndarray, H: float) -> list[int]:
     if w < 0.6 * H:
         return []
     p = np.convolve(proj, [0.25, 0.5, 0.25], mode="same")
-    lo, hi = int(0.18 * H), w - int(0.18 * H)
+    lo, hi = int(0.15 * H), w - int(0.15 * H)
     cands = [x for x in range(max(lo, 1), min(hi, w - 1))
-             if p[x] <= p[x - 1] and p[x] <= p[x + 1] and p[x] < 0.6 * p.max()]
+             if p[x] <= p[x - 1] and p[x] <= p[x + 1] and p[x] < 0.8 * p.max()]
     chosen: list[int] = []
     for x in sorted(cands, key=lambda x: p[x]):
-        if all(abs(x - c) >= 0.22 * H for c in chosen):
+        if all(abs(x - c) >= 0.25 * H for c in chosen):
             chosen.append(x)
     if not chosen and w > 1.25 * H:                     # no valley at all: cut evenly
         n = int(round(w / (0.5 * H)))
         chosen = [int(w * k / n) for k in range(1, n)]
     return sorted(chosen)
+
+
+def _cut_paths(mask: np.ndarray, xs: list[int], H: float) -> list[np.ndarray]:
+    """For each x, a top-to-bottom cut near column x that crosses as little ink as it can (one x per row).
+
+    Touching digits overlap: a straight cut through the overlap slices one of them, a cut that
+    bends around strokes separates them. Dynamic programming over rows, all cuts at once: each row
+    a cut moves at most one column; cost = ink crossed + a little for bending and for leaving x."""
+    if not xs:
+        return []
+    h, w = mask.shape
+    r = int(0.3 * H)
+    offsets = np.arange(-r, r + 1)
+    cols = np.asarray(xs)[:, None] + offsets                               # (cuts, n) candidate columns
+    allowed = (cols >= 1) & (cols < w - 1)
+    unary = mask[:, np.clip(cols, 0, w - 1)] * np.float32(4.0) + np.float32(0.02) * np.abs(offsets)
+    unary[:, ~allowed] = np.inf                                            # (h, cuts, n)
+    c, n = cols.shape
+    padded = np.full((c, n + 2), np.inf, np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 3, axis=1)  # (cuts, n, 3): from x-1, x, x+1
+    bend = np.array([0.3, 0.0, 0.3], np.float32)
+    steps = np.empty((h, c, n, 3), np.float32)       # row y: cost of arriving from x-1, x, x+1
+    cost = unary[0]
+    for y in range(1, h):
+        padded[:, 1:-1] = cost
+        np.add(windows, bend, out=steps[y])
+        cost = steps[y].min(2) + unary[y]
+    path = np.empty((h, c), np.int64)
+    path[-1] = cost.argmin(1)
+    every = np.arange(c)
+    for y in range(h - 1, 0, -1):                     # the move taken is the argmin of that row's step
+        path[y - 1] = path[y] + steps[y, every, path[y]].argmin(1) - 1
+    return list(cols[every, path].T)                                       # each (h,) columns
 
 
 def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentation:
@@ -199,15 +236,19 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
         t = min(stats[c, cv2.CC_STAT_TOP] for c in g)
         b = max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in g)
         sub = np.isin(labels[t:b, l:r], g)                                 # (b - t, r - l)
-        xs_cut = _cuts(sub, H)
-        edges = [0] + xs_cut + [r - l]
-        for a, e in zip(edges[:-1], edges[1:]):
-            piece = sub[:, a:e]
-            rows = np.nonzero(piece.any(axis=1))[0]
+        h_sub, w_sub = sub.shape
+        paths = _cut_paths(sub, _cuts(sub, H), H)
+        edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
+        col = np.arange(w_sub)[None, :]
+        for j, (a, e) in enumerate(zip(edges[:-1], edges[1:])):
+            piece = sub & (col >= a[:, None]) & (col < e[:, None])
             if piece.sum() >= 4:
-                segments.append(Piece(l + a, t + int(rows[0]), piece[rows[0]:rows[-1] + 1],
-                                      mark=len(g) == 1 and g[0] in small))
-        cuts += [l + x for x in xs_cut]
+                rows, cols = np.nonzero(piece.any(axis=1))[0], np.nonzero(piece.any(axis=0))[0]
+                segments.append(Piece(l + int(cols[0]), t + int(rows[0]),
+                                      piece[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1],
+                                      mark=len(g) == 1 and g[0] in small,
+                                      cut_left=j > 0, cut_right=j < len(paths)))
+        cuts += [np.stack([l + p, t + np.arange(h_sub)], axis=1) for p in paths]
         if len(segments) > MAX_SEGMENTS:
             raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
     segments.sort(key=lambda p: p.x0 + np.nonzero(p.mask)[1].mean())
