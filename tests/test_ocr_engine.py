@@ -191,7 +191,8 @@ def test_cut_path_is_the_cheapest_bending_cut():
     for _ in range(20):
         mask = rng.random((5, 12)) > 0.5
         x, H = 6, 10.0
-        path = segment._cut_paths(mask, [x, 2], H)[0]
+        # batched with other cuts and a taller mask: each cut must come out as if alone
+        path = segment._cut_paths([(mask[:, ::-1], [3]), (mask, [x, 2]), (np.ones((9, 12), bool), [5])], H)[1][0]
         lo, hi = max(1, x - 3), min(11, x + 4)
 
         def cost(p):

@@ -139,37 +139,60 @@ def _cuts(mask: np.ndarray, H: float) -> list[int]:
     return sorted(chosen)
 
 
-def _cut_paths(mask: np.ndarray, xs: list[int], H: float) -> list[np.ndarray]:
-    """For each x, a top-to-bottom cut near column x that crosses as little ink as it can (one x per row).
+def _cut_paths(parts: list, H: float) -> list[list[np.ndarray]]:
+    """For each (mask, xs) of `parts` and each x of xs: a top-to-bottom cut near column x that
+    crosses as little of the mask's ink as it can (one column per row of the mask).
 
     Touching digits overlap: a straight cut through the overlap slices one of them, a cut that
-    bends around strokes separates them. Dynamic programming over rows, all cuts at once: each row
-    a cut moves at most one column; cost = ink crossed + a little for bending and for leaving x."""
-    if not xs:
-        return []
-    h, w = mask.shape
+    bends around strokes separates them. Dynamic programming over rows: each row a cut moves at
+    most one column; cost = ink crossed + a little for bending and for leaving x. All the cuts of a
+    field run in one batch (rows aligned at each mask's top), since the per-row numpy calls, not
+    the arithmetic, are what this costs."""
     r = int(0.3 * H)
     offsets = np.arange(-r, r + 1)
-    cols = np.asarray(xs)[:, None] + offsets                               # (cuts, n) candidate columns
-    allowed = (cols >= 1) & (cols < w - 1)
-    unary = mask[:, np.clip(cols, 0, w - 1)] * np.float32(4.0) + np.float32(0.02) * np.abs(offsets)
-    unary[:, ~allowed] = np.inf                                            # (h, cuts, n)
-    c, n = cols.shape
+    blocks, all_cols, heights = [], [], []
+    for mask, xs in parts:
+        if not xs:
+            continue
+        h, w = mask.shape
+        cols = np.asarray(xs)[:, None] + offsets                           # (cuts, n) candidate columns
+        unary = mask[:, np.clip(cols, 0, w - 1)] * np.float32(4.0) + np.float32(0.02) * np.abs(offsets)
+        unary[:, ~((cols >= 1) & (cols < w - 1))] = np.inf                  # (h, cuts, n)
+        blocks.append(unary)
+        all_cols.append(cols)
+        heights += [h] * len(xs)
+    if not blocks:
+        return [[] for _ in parts]
+    cols, heights = np.concatenate(all_cols), np.asarray(heights)
+    (c, n), top = cols.shape, int(heights.max())
+    unary = np.zeros((top, c, n))
+    k = 0
+    for block in blocks:
+        unary[:len(block), k:k + block.shape[1]] = block
+        k += block.shape[1]
     padded = np.full((c, n + 2), np.inf, np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 3, axis=1)  # (cuts, n, 3): from x-1, x, x+1
     bend = np.array([0.3, 0.0, 0.3], np.float32)
-    steps = np.empty((h, c, n, 3), np.float32)       # row y: cost of arriving from x-1, x, x+1
+    steps = np.empty((top, c, n, 3), np.float32)      # row y: cost of arriving from x-1, x, x+1
     cost = unary[0]
-    for y in range(1, h):
+    last = cost.copy()                                # each cut's cost at its own last row
+    for y in range(1, top):
         padded[:, 1:-1] = cost
         np.add(windows, bend, out=steps[y])
         cost = steps[y].min(2) + unary[y]
-    path = np.empty((h, c), np.int64)
-    path[-1] = cost.argmin(1)
+        ends = heights == y + 1
+        last[ends] = cost[ends]
     every = np.arange(c)
-    for y in range(h - 1, 0, -1):                     # the move taken is the argmin of that row's step
-        path[y - 1] = path[y] + steps[y, every, path[y]].argmin(1) - 1
-    return list(cols[every, path].T)                                       # each (h,) columns
+    path = np.zeros((top, c), np.int64)
+    path[heights - 1, every] = last.argmin(1)
+    for y in range(top - 1, 0, -1):                   # the move taken is the argmin of that row's step
+        on = every[heights > y]
+        path[y - 1, on] = path[y, on] + steps[y, on, path[y, on]].argmin(1) - 1
+    out, k = [], 0
+    for mask, xs in parts:
+        out.append([cols[k + i, path[:mask.shape[0], k + i]] for i in range(len(xs))])
+        k += len(xs)
+    return out
 
 
 def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentation:
@@ -229,15 +252,20 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
                 continue
         groups.append([c])
 
-    segments, cuts = [], []
+    boxes, subs = [], []
     for g in groups:
         l = min(stats[c, cv2.CC_STAT_LEFT] for c in g)
         r = max(stats[c, cv2.CC_STAT_LEFT] + stats[c, cv2.CC_STAT_WIDTH] for c in g)
         t = min(stats[c, cv2.CC_STAT_TOP] for c in g)
         b = max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in g)
-        sub = np.isin(labels[t:b, l:r], g)                                 # (b - t, r - l)
+        boxes.append((l, t))
+        subs.append(np.isin(labels[t:b, l:r], g))                         # (b - t, r - l)
+    starts = [_cuts(sub, H) for sub in subs]
+    if sum(len(x) + 1 for x in starts) > 4 * MAX_SEGMENTS:               # bounded time for scribbles
+        raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
+    segments, cuts = [], []
+    for g, (l, t), sub, paths in zip(groups, boxes, subs, _cut_paths(list(zip(subs, starts)), H)):
         h_sub, w_sub = sub.shape
-        paths = _cut_paths(sub, _cuts(sub, H), H)
         edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
         col = np.arange(w_sub)[None, :]
         for j, (a, e) in enumerate(zip(edges[:-1], edges[1:])):
