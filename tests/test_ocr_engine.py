@@ -202,3 +202,20 @@ def test_cut_path_is_the_cheapest_bending_cut():
                    if all(abs(a - b) <= 1 for a, b in zip(p, p[1:])))
         assert all(abs(a - b) <= 1 for a, b in zip(path, path[1:])) and lo <= path.min() and path.max() < hi
         assert cost(list(path)) == pytest.approx(best, abs=1e-4)
+
+
+def test_pieces_know_which_sides_are_cuts(bank):
+    # a touching pair is one component: its pieces carry cut flags, and the CNN sees them
+    f = checks.make_field(np.random.default_rng(2), bank, text="4807", touching=True)
+    seg = segment.segment(f.image)
+    assert seg.cuts, "a touching amount should need a cut"
+    flagged = [p for p in seg.segments if p.cut_left or p.cut_right]
+    assert flagged and len(flagged) >= 2
+    for cut in seg.cuts:                        # every cut has a piece on each side flagged
+        x = int(np.median(cut[:, 0]))
+        assert any(p.cut_right and abs(p.box[2] - x) <= 12 for p in flagged)
+        assert any(p.cut_left and abs(p.box[0] - x) <= 12 for p in flagged)
+    lone = segment.segment(checks.make_field(np.random.default_rng(2), bank, text="1", touching=False).image)
+    assert not lone.cuts and not any(p.cut_left or p.cut_right for p in lone.segments)
+    cands = graph.candidates(seg)
+    assert cands.geometry.shape[1] == 5 and cands.geometry[:, 3:].any()
