@@ -1,4 +1,5 @@
 """The OCR engine: data split, generator, segmenter, recognition graph, GTN step, image input."""
+import dataclasses
 import hashlib
 
 import cv2
@@ -219,3 +220,15 @@ def test_pieces_know_which_sides_are_cuts(bank):
     assert not lone.cuts and not any(p.cut_left or p.cut_right for p in lone.segments)
     cands = graph.candidates(seg)
     assert cands.geometry.shape[1] == 5 and cands.geometry[:, 3:].any()
+
+
+def test_fast_decoding_layout_gives_the_training_layouts_scores():
+    from engine.ocr.model import from_tensors, to_tensors
+    torch.manual_seed(0)
+    model = LeNet().eval()
+    loaded = from_tensors(to_tensors(model, half=False), dataclasses.asdict(model.config))  # channels-last weights
+    x, g = torch.rand(30, 28, 28), torch.rand(30, 5)
+    with torch.no_grad():
+        fast, fastest = model(x, g), loaded(x, g)          # channels-last input; and weights too
+    slow = model(x, g).detach()                             # the training layout
+    assert torch.allclose(fast, slow, atol=1e-5) and torch.allclose(fastest, slow, atol=1e-5)

@@ -42,9 +42,13 @@ class LeNet(nn.Module):
     def forward(self, images: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
         """images (B, 28, 28) in [0, 1] ink-high, geometry (B, 5) → log-probabilities (B, 13)."""
         x = images.unsqueeze(1)                                  # (B, 1, 28, 28)
+        if not torch.is_grad_enabled():
+            # decoding: in channels-last layout torch's CPU max-pooling is ~5x faster; training
+            # keeps the default layout, so that `seqlab train` reproduces its weights bit for bit
+            x = x.contiguous(memory_format=torch.channels_last)
         x = F.max_pool2d(F.relu(self.c1(x)), 2)                  # (B, c1, 12, 12)
         x = F.max_pool2d(F.relu(self.c3(x)), 2)                  # (B, c3, 4, 4)
-        x = torch.cat([x.flatten(1), geometry], dim=1)           # (B, c3*16 + 5)
+        x = torch.cat([x.contiguous().flatten(1), geometry], dim=1)   # (B, c3*16 + 5)
         x = self.drop(F.relu(self.f5(x)))
         return F.log_softmax(self.out(x), dim=1)
 
@@ -59,4 +63,6 @@ def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
     model = LeNet(LeNetConfig(**config))
     state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
     model.load_state_dict(state)
-    return model.eval()
+    # channels-last convolution weights (with the channels-last input of forward's decoding path)
+    # keep torch's CPU kernels in the fast layout end to end: the CNN decodes ~1.5x faster
+    return model.to(memory_format=torch.channels_last).eval()
