@@ -11,7 +11,6 @@ pre-training and after GTN training — the lecture's point.
 """
 from __future__ import annotations
 
-import argparse
 from typing import Callable, Optional
 
 import numpy as np
@@ -23,6 +22,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLin
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
+from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
+                                   train_job, train_step_job, truth_job)
 from desktop.widgets.drawing_canvas import DrawingCanvas
 from desktop.widgets.lattice_view import LatticeView
 from desktop.widgets.model_card_view import ModelCardView
@@ -43,67 +44,6 @@ GLYPHS = {
     ",": [[(0.45, 0.84), (0.5, 0.9), (0.42, 1.0), (0.2, 1.12)]],
 }
 DEMO_AMOUNT = "1,250.70"
-
-
-# -- engine-side jobs (run on the engine lanes; no widget is touched here) -----------------------
-def load_job(name: str = "amounts"):
-    from engine.ocr import task
-    return task.load(name)
-
-
-def read_job(model, image: np.ndarray, truth: str):
-    from engine.ocr import graph
-    if model is None:
-        raise ValueError("the recognizer is still loading")
-    reading = graph.decode(model, image, n_alternatives=5)
-    view = graph.explain_truth(reading, truth) if truth else None
-    return reading, view
-
-
-def truth_job(reading, truth: str):
-    from engine.ocr import graph
-    return graph.explain_truth(reading, truth)
-
-
-def random_check_job(seed: int):
-    from engine.ocr import checks
-    rng = np.random.default_rng(seed)
-    bank = _bank()
-    field = checks.make_field(rng, bank, touch_rate=0.3)
-    check, _ = checks.render_check(field, rng)
-    return check, field.text
-
-
-def _bank():
-    from engine.ocr import checks
-    global _BANK
-    if _BANK is None:
-        _BANK = checks.DigitBank("test")
-    return _BANK
-
-
-_BANK = None
-
-
-def open_image_job(path: str) -> np.ndarray:
-    from engine.ocr import images
-    return images.read_image(path)
-
-
-def train_step_job(model, image: np.ndarray, truth: str):
-    from engine.ocr import train
-    return train.train_on_example(model, image, truth, lr=2e-3)
-
-
-def train_job(options: dict):
-    from engine.ocr import task
-    args = argparse.Namespace(**options)
-    return task.TASK.train(args)
-
-
-def self_test_job(image: np.ndarray):
-    model = load_job().gtn
-    return read_job(model, image, "")
 
 
 # -- the tab ------------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""The OCR tab's engine-side jobs: they run on the engine lanes and touch no widget (no Qt here).
+
+Each returns what the tab's @Slot callbacks show; engine modules are imported inside the jobs so
+that building the window never imports torch.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+
+def load_job(name: str = "amounts"):
+    from engine.ocr import task
+    return task.load(name)
+
+
+def read_job(model, image: np.ndarray, truth: str):
+    from engine.ocr import graph
+    if model is None:
+        raise ValueError("the recognizer is still loading")
+    reading = graph.decode(model, image, n_alternatives=5)
+    view = graph.explain_truth(reading, truth) if truth else None
+    return reading, view
+
+
+def truth_job(reading, truth: str):
+    from engine.ocr import graph
+    return graph.explain_truth(reading, truth)
+
+
+def random_check_job(seed: int):
+    from engine.ocr import checks
+    rng = np.random.default_rng(seed)
+    bank = _bank()
+    field = checks.make_field(rng, bank, touch_rate=0.3)
+    check, _ = checks.render_check(field, rng)
+    return check, field.text
+
+
+def _bank():
+    from engine.ocr import checks
+    global _BANK
+    if _BANK is None:
+        _BANK = checks.DigitBank("test")
+    return _BANK
+
+
+_BANK = None
+
+
+def open_image_job(path: str) -> np.ndarray:
+    from engine.ocr import images
+    return images.read_image(path)
+
+
+def train_step_job(model, image: np.ndarray, truth: str):
+    from engine.ocr import train
+    return train.train_on_example(model, image, truth, lr=2e-3)
+
+
+def train_job(options: dict):
+    from engine.ocr import task
+    args = argparse.Namespace(**options)
+    return task.TASK.train(args)
+
+
+def self_test_job(image: np.ndarray):
+    model = load_job().gtn
+    return read_job(model, image, "")
