@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
@@ -265,8 +265,7 @@ class Tab(DemoTab):
         p = QPainter(pix)
         p.setPen(QPen(QColor(220, 0, 0), 2, Qt.PenStyle.DashLine))
         for cut in seg.cuts:                          # (rows, 2) points (x, y): cuts bend around strokes
-            for (xa, ya), (xb, yb) in zip(cut[:-1], cut[1:]):
-                p.drawLine(int(xa) * scale, int(ya) * scale, int(xb) * scale, int(yb) * scale)
+            p.drawPolyline(QPolygon([QPoint(int(x) * scale, int(y) * scale) for x, y in cut]))
         font = QFont(self.font())
         font.setPointSizeF(14)
         font.setBold(True)
@@ -349,7 +348,8 @@ class Tab(DemoTab):
         from dataclasses import asdict
         from engine.ocr.model import LeNetConfig
         from engine.ocr.train import TrainConfig
-        options = {**asdict(TrainConfig()), **asdict(LeNetConfig()), "fields": values["fields"], "epochs": values["epochs"],
+        options = {**asdict(TrainConfig()), **asdict(LeNetConfig()),
+                   "fields": values["fields"], "epochs": values["epochs"],
                    "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                    "eval_amounts": 200, "out": None, "name": "amounts"}
         self.panel.started("pre-training on digits and labelled spans, then GTN training")

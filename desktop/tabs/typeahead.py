@@ -118,8 +118,8 @@ class GhostEditor(QPlainTextEdit):
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
-        if not self._ghost or not self._cursor_at_end():
-            return
+        if not self._ghost or not self._cursor_at_end() or self.document().isEmpty():
+            return                                  # (empty: the placeholder text is showing)
         rect = self.cursorRect()
         painter = QPainter(self.viewport())
         painter.setFont(self.font())

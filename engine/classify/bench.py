@@ -17,11 +17,10 @@ import torch
 
 from engine import bench as timing
 from engine.classify import data as datasets
-from engine.classify.compress import (CompressConfig, quantize_input, quantize_output,
-                                      retrain_output, size_bytes)
+from engine.classify.compress import CompressConfig, size_bytes
 from engine.classify.dictionary import normalize
 from engine.classify.model import FastTextConfig
-from engine.classify.pipeline import evaluate_split, setup_training
+from engine.classify.pipeline import compress_on, evaluate_split, setup_training
 from engine.classify.trainer import TrainConfig, train
 
 QUANT_SETTINGS = [(2, 0, False), (2, 50_000, False), (5, 20_000, False), (2, 50_000, True)]  # (dsub, cutoff, qout)
@@ -66,7 +65,7 @@ def ref_accuracy(m, split) -> float:
     return round(hits / max(1, len(split)), 4)
 
 
-def _write_train_file(ds, folder) -> str:
+def write_train_file(ds, folder) -> str:
     path = os.path.join(folder, "train.txt")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(datasets.to_fasttext_lines(ds.train, normalize)) + "\n")
@@ -84,7 +83,7 @@ def run(a) -> dict:
     if getattr(a, "hs_only", False):
         return {"settings": settings, "hierarchical_softmax": hs_vs_softmax(ft, a)}
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as tmp:
-        path = _write_train_file(ds, tmp)
+        path = write_train_file(ds, tmp)
         ours_t, ref_t = [], []
         for _ in range(max(1, a.repeat)):                     # interleaved: same machine load
             model, t, train_set = train_ours(ds, a)
@@ -128,13 +127,9 @@ def compress_ours(model, train_set, test, dsub, cutoff, qout) -> dict:
     """Quantize as fastText's `quantize` does (output retrained only with a cutoff), measuring
     the accuracy before the retraining too."""
     cfg = CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=True, retrain=cutoff > 0, qout=qout)
-    small, row = quantize_input(model, cfg), {}
-    if cfg.retrain:
-        row["accuracy_before_retrain"] = evaluate_split(small, test)["accuracy"]
-        retrain_output(small, train_set, cfg)
-    if qout:
-        quantize_output(small, cfg)
-    return {"bytes": size_bytes(small), "accuracy": evaluate_split(small, test)["accuracy"], **row}
+    row = compress_on(model, cfg, test, train_set)
+    del row["model"]
+    return row
 
 
 def compress_ref(ft, path, test, tmp, key, a, dsub, cutoff, qout, loss=None, epochs=None) -> dict:

@@ -12,7 +12,7 @@ import time
 import torch
 
 from engine.classify import data as datasets
-from engine.classify.bench import (_write_train_file, compress_ours, compress_ref, ref_accuracy,
+from engine.classify.bench import (write_train_file, compress_ours, compress_ref, ref_accuracy,
                                    train_ours, train_ref)
 from engine.classify.losses import create_loss
 from engine.classify.pipeline import evaluate_split
@@ -29,7 +29,7 @@ def _one_set(ft, a, name, epochs) -> dict:
     ds = datasets.load(name)
     res = {"labels": len({l for ls in ds.train.labels for l in ls}), "split": ds.source["sizes"]}
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as tmp:
-        path = _write_train_file(ds, tmp)
+        path = write_train_file(ds, tmp)
         for e in epochs:
             row = {}
             for loss in ("softmax", "hs"):

@@ -53,10 +53,13 @@ def single_thread():
 
 
 @torch.no_grad()
-def compress(model: FastText, cfg: CompressConfig, data=None) -> FastText:
-    """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining."""
+def compress(model: FastText, cfg: CompressConfig, data=None, before_retrain=None) -> FastText:
+    """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining.
+    `before_retrain(small)` sees the quantized model before its output layer is retrained."""
     small = quantize_input(model, cfg)
     if cfg.retrain and data is not None and data.n:
+        if before_retrain is not None:
+            before_retrain(small)
         retrain_output(small, data, cfg)
     if cfg.qout:
         quantize_output(small, cfg)

@@ -42,21 +42,24 @@ class Matrix:
     # -- numpy, for one text at a time: a few numpy calls cost less than torch's per-op overhead
     def rows_np(self, rows: np.ndarray) -> np.ndarray:
         """`rows` in numpy: (n,) original row ids -> (n, dim) float32, dropped rows zero."""
-        if self.kept is None:
-            return self._stored_np(rows)
-        kept = self.kept.numpy()
-        pos = np.minimum(np.searchsorted(kept, rows), len(kept) - 1)
-        return self._stored_np(pos) * (kept[pos] == rows)[:, None]
+        pos, found = self._positions_np(rows)
+        return self._stored_np(pos) * found[:, None]
 
     def mean_np(self, rows: np.ndarray) -> np.ndarray:
         """h for one text: the mean of its (kept) rows, as `bag` computes it -> (dim,)."""
-        if self.kept is not None:
-            kept = self.kept.numpy()
-            pos = np.minimum(np.searchsorted(kept, rows), len(kept) - 1)
-            rows = pos[kept[pos] == rows]
-        if len(rows) == 0:
+        pos, found = self._positions_np(rows)
+        pos = pos[found]
+        if len(pos) == 0:
             return np.zeros(self.dim, dtype=np.float32)
-        return self._stored_np(rows).sum(0) / np.float32(len(rows))
+        return self._stored_np(pos).sum(0) / np.float32(len(pos))
+
+    def _positions_np(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stored positions of original row ids, and which of them were kept (after a cutoff)."""
+        if self.kept is None:
+            return rows, np.ones(len(rows), dtype=bool)
+        kept = self.kept.numpy()
+        pos = np.minimum(np.searchsorted(kept, rows), len(kept) - 1)
+        return pos, kept[pos] == rows
 
     def _stored_np(self, pos: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -14,8 +14,7 @@ import torch
 
 from engine import cards, paths
 from engine.classify import data as datasets
-from engine.classify.compress import (CompressConfig, quantize_input, quantize_output,
-                                      retrain_output, size_bytes)
+from engine.classify.compress import CompressConfig, compress, size_bytes
 from engine.classify.dictionary import Dictionary, tokenize_all
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
@@ -175,18 +174,21 @@ def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, ret
     with retraining also "accuracy_before_retrain" (the same quantized input, output not yet
     retrained), so what the retraining recovers is shown, not assumed."""
     ds = datasets.load(data_name)
-    small = quantize_input(model, cfg)
-    out = {}
-    if cfg.retrain:
-        out["accuracy_before_retrain"] = evaluate_split(small, ds.test)["accuracy"]
-        if retrain_set is None:
-            with gc_paused():
-                retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
-        retrain_output(small, retrain_set, cfg)
-    if cfg.qout:
-        quantize_output(small, cfg)
+    if cfg.retrain and retrain_set is None:
+        with gc_paused():
+            retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
+    return compress_on(model, cfg, ds.test, retrain_set)
+
+
+def compress_on(model: FastText, cfg: CompressConfig, test: datasets.Split, retrain_set=None) -> dict:
+    """compress_and_score on a given test split and (with cfg.retrain) encoded training set."""
+    before = {}
+
+    def score_before(small):
+        before["accuracy_before_retrain"] = evaluate_split(small, test)["accuracy"]
+    small = compress(model, cfg, retrain_set, before_retrain=score_before)
     return {"model": small, "bytes": size_bytes(small),
-            "accuracy": evaluate_split(small, ds.test)["accuracy"], **out}
+            "accuracy": evaluate_split(small, test)["accuracy"], **before}
 
 
 def save_compressed(small: FastText, card: cards.ModelCard, cfg: CompressConfig, accuracy: float,

@@ -233,9 +233,9 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
         if val and (step % cfg.gtn_eval_every == 0 or step == cfg.gtn_steps):
             acc = amount_accuracy(eval_copy(model), val)["accuracy"]
             history.append((step, acc))
-            metrics.update(val_amount_accuracy=acc, best_step=best[1])
             if acc > best[0]:
                 best = (acc, step, eval_copy(model))
+            metrics.update(val_amount_accuracy=acc, best_step=best[1])
         yield Progress(step, cfg.gtn_steps, float(np.mean(recent)) if recent else None, metrics,
                        message="GTN training: -log P(amount | image) over all segmentations",
                        checkpoint=eval_copy(model) if step % 50 == 0 else None)
