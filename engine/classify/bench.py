@@ -34,12 +34,14 @@ def _fasttext():
     return fasttext
 
 
-def train_ours(ds, a, loss=None, epochs=None):
+def train_ours(ds, a, loss=None, epochs=None, hs_tree=None):
     """Texts -> trained model, timed from raw text (tokenizing and hashing included, like
-    fastText's own time, which includes reading the file and building its dictionary)."""
+    fastText's own time, which includes reading the file and building its dictionary; and
+    building a similarity label tree)."""
     t0 = time.perf_counter()
-    model, data = setup_training(ds.train, FastTextConfig(dim=a.dim, word_ngrams=a.word_ngrams,
-                                                          bucket=a.bucket, loss=loss or a.loss), a.seed)
+    cfg = FastTextConfig(dim=a.dim, word_ngrams=a.word_ngrams, bucket=a.bucket, loss=loss or a.loss,
+                         hs_tree=hs_tree or getattr(a, "hs_tree", "huffman"))
+    model, data = setup_training(ds.train, cfg, a.seed)
     cfg = TrainConfig(epochs=epochs or a.epochs, lr=a.lr, threads=a.threads, batch=a.batch, seed=a.seed,
                       shared_rows=a.shared_rows)
     for _ in train(model, data, cfg):
@@ -78,7 +80,7 @@ def run(a) -> dict:
     torch.set_num_threads(1)
     ds = datasets.load(a.data)
     settings = {k: getattr(a, k) for k in ("data", "dim", "epochs", "lr", "word_ngrams", "bucket",
-                                           "loss", "threads", "batch", "shared_rows")}
+                                           "loss", "hs_tree", "threads", "batch", "shared_rows")}
     out = {"settings": settings, "split": ds.source["sizes"]}
     if getattr(a, "hs_only", False):
         return {"settings": settings, "hierarchical_softmax": hs_vs_softmax(ft, a)}

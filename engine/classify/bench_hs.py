@@ -1,8 +1,10 @@
 """The many-label part of `seqlab bench classify`: full softmax vs hierarchical softmax, seqlab
 and fastText trained in the same run on the same split, on one or more data sets
 (`--hs-data bible,sotu`) and epoch counts (`--hs-epochs 5,25`: accuracy vs epochs shows whether
-a gap is convergence or the model); what quantizing the output layer (qout) saves there; and the
-cost of one output-layer SGD step alone (`output_layer_step_us`)."""
+a gap is convergence or the model); seqlab's HS over both label trees (`hs`: Huffman's, as
+fastText; `hs_similarity`: label_tree.py, which fastText does not have); what quantizing the
+output layer (qout) saves there; and the cost of one output-layer SGD step alone
+(`output_layer_step_us`)."""
 from __future__ import annotations
 
 import statistics
@@ -32,23 +34,28 @@ def _one_set(ft, a, name, epochs) -> dict:
         path = write_train_file(ds, tmp)
         for e in epochs:
             row = {}
-            for loss in ("softmax", "hs"):
+            for key, loss, tree in (("softmax", "softmax", "huffman"), ("hs", "hs", "huffman"),
+                                    ("hs_similarity", "hs", "similarity")):
                 times, rtimes = [], []
                 for _ in range(max(1, a.repeat)):              # interleaved: same machine load
-                    model, t, train_set = train_ours(ds, a, loss=loss, epochs=e)
+                    model, t, train_set = train_ours(ds, a, loss=loss, epochs=e, hs_tree=tree)
                     times.append(t)
-                    ref, t = train_ref(ft, path, a, loss=loss, epochs=e)
-                    rtimes.append(t)
-                row[loss] = {"seqlab_seconds": round(statistics.median(times), 3),
-                             "seqlab_all": [round(t, 3) for t in times],
-                             "seqlab_accuracy": evaluate_split(model, ds.test)["accuracy"],
-                             "fasttext_seconds": round(statistics.median(rtimes), 3),
-                             "fasttext_all": [round(t, 3) for t in rtimes],
-                             "fasttext_accuracy": ref_accuracy(ref, ds.test)}
+                    if tree == "huffman":                      # fastText has only Huffman's tree
+                        ref, t = train_ref(ft, path, a, loss=loss, epochs=e)
+                        rtimes.append(t)
+                row[key] = {"seqlab_seconds": round(statistics.median(times), 3),
+                            "seqlab_all": [round(t, 3) for t in times],
+                            "seqlab_accuracy": evaluate_split(model, ds.test)["accuracy"]}
+                if rtimes:
+                    row[key].update({"fasttext_seconds": round(statistics.median(rtimes), 3),
+                                     "fasttext_all": [round(t, 3) for t in rtimes],
+                                     "fasttext_accuracy": ref_accuracy(ref, ds.test)})
                 if loss == "softmax" and e == epochs[0]:
                     kept = model, train_set
             row["hs_speedup"] = {k: round(row["softmax"][f"{k}_seconds"] / row["hs"][f"{k}_seconds"], 2)
                                  for k in ("seqlab", "fasttext")}
+            row["hs_similarity_speedup"] = round(row["softmax"]["seqlab_seconds"]
+                                                 / row["hs_similarity"]["seqlab_seconds"], 2)
             res[f"epochs_{e}"] = row
         model, train_set = kept
         res["quantized_softmax"] = {

@@ -78,7 +78,7 @@ def quantize_input(model: FastText, cfg: CompressConfig) -> FastText:
         E = E[kept]
     with single_thread():
         quant = QuantMatrix.quantize(E, cfg.dsub, cfg.qnorm, kept, seed=cfg.seed)
-    return FastText(model.config, model.dict, quant, model.loss.W.clone())
+    return FastText(model.config, model.dict, quant, model.loss.W.clone(), tree=model.tree)
 
 
 @torch.no_grad()

@@ -10,11 +10,11 @@ Targets: a LongTensor (B,) of label ids, or for one-vs-all a float multi-hot (B,
 """
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from engine.classify.label_tree import check_tree, huffman_tree, tree_paths
 
 
 class Loss:
@@ -95,38 +95,10 @@ class OneVsAllLoss(Loss):
 
 
 def huffman_paths(counts: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Huffman tree over label frequencies (fastText's HierarchicalSoftmaxLoss::buildTree).
-
-    Returns, per label, its root->leaf path as padded tensors of shape (C, D):
-    nodes (internal node index 0..C-2), codes (1 = right/'true' branch), mask (1 on the path).
-    Frequent labels get short paths, so the expected cost is O(log C) per example.
-    """
-    C = len(counts)
-    if C < 2:
-        raise ValueError("hierarchical softmax needs at least 2 labels")
-    parent, code = [0] * (2 * C - 1), [0] * (2 * C - 1)
-    heap = [(c, i) for i, c in enumerate(counts)]               # (count, node)
-    heapq.heapify(heap)
-    for node in range(C, 2 * C - 1):
-        c0, a = heapq.heappop(heap)
-        c1, b = heapq.heappop(heap)
-        parent[a], parent[b], code[b] = node, node, 1
-        heapq.heappush(heap, (c0 + c1, node))
-    paths = []
-    for leaf in range(C):
-        path, i = [], leaf
-        while i != 2 * C - 2:                                    # up to the root
-            path.append((parent[i] - C, code[i]))
-            i = parent[i]
-        paths.append(path[::-1])
-    D = max(len(p) for p in paths)
-    nodes = torch.zeros(C, D, dtype=torch.long)
-    codes = torch.zeros(C, D)
-    mask = torch.zeros(C, D)
-    for l, p in enumerate(paths):
-        for d, (n, c) in enumerate(p):
-            nodes[l, d], codes[l, d], mask[l, d] = n, c, 1.0
-    return nodes, codes, mask
+    """Huffman tree over label frequencies (fastText's HierarchicalSoftmaxLoss::buildTree) as
+    padded root->leaf paths (label_tree.tree_paths): nodes, codes, mask, each (C, D).
+    Frequent labels get short paths, so the expected cost is O(log C) per example."""
+    return tree_paths(*huffman_tree(counts))
 
 
 DENSE_TARGETS_MAX = 25_000_000     # floats per dense target tensor (100 MB); beyond, gather paths
@@ -150,8 +122,10 @@ class PathTargets:
 
 
 class HierarchicalSoftmaxLoss(Loss):
-    """Hierarchical softmax (Goodman 2001; Mikolov et al. 2013) over a Huffman tree of labels:
+    """Hierarchical softmax (Goodman 2001; Mikolov et al. 2013) over a binary tree of labels:
     p(label | h) = prod over its path of sigmoid(+-w_node . h). W has one row per internal node.
+    The tree is Huffman's over label counts (fastText), or a given (parent, code) pair
+    (label_tree.py: e.g. by label similarity), kept as `tree` so the model file can store it.
 
     One SGD step on a minibatch, with s = w_node . h on each path node and
     g = lr (code - sigmoid(s)):  grad_h = sum_path g w_node,  w_node += g h.
@@ -161,9 +135,12 @@ class HierarchicalSoftmaxLoss(Loss):
     O(B log C) instead of O(B C)."""
     name = "hs"
 
-    def __init__(self, W, counts):
+    def __init__(self, W, counts, tree=None):
         super().__init__(W)
-        self.nodes, self.codes, self.mask = huffman_paths(counts)   # (C, D) each
+        self.tree = tree                                            # (parent, code), None = Huffman
+        if tree is not None:
+            check_tree(*tree, len(counts))
+        self.nodes, self.codes, self.mask = tree_paths(*tree) if tree is not None else huffman_paths(counts)
         self.sign = (2 * self.codes - 1) * self.mask                # +1 / -1 on the path, 0 off it
         # measured crossover (bench_hs.output_layer_step_us, dim 100): dense 220 vs paths 304 us
         # at 250 labels, 615 vs 364 us at 1,000
@@ -224,12 +201,13 @@ def output_rows(name: str, nlabels: int) -> int:
     return nlabels - 1 if name == "hs" else nlabels
 
 
-def create_loss(name: str, W: torch.Tensor, counts: list[int]) -> Loss:
-    """The one switch that picks a loss (fastText's FastText::createLoss)."""
+def create_loss(name: str, W: torch.Tensor, counts: list[int], tree=None) -> Loss:
+    """The one switch that picks a loss (fastText's FastText::createLoss); `tree` (parent, code)
+    replaces hierarchical softmax's Huffman tree."""
     if name == "softmax":
         return SoftmaxLoss(W)
     if name == "hs":
-        return HierarchicalSoftmaxLoss(W, counts)
+        return HierarchicalSoftmaxLoss(W, counts, tree)
     if name == "ova":
         return OneVsAllLoss(W)
     raise ValueError(f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")

@@ -30,17 +30,19 @@ class FastTextConfig:
     minn: int = 0                 # shortest character n-gram (0 = none, fastText's supervised default)
     maxn: int = 0                 # longest character n-gram
     loss: str = "softmax"         # softmax | hs (hierarchical softmax) | ova (one-vs-all, multi-label)
+    hs_tree: str = "huffman"      # hs's label tree: huffman (label counts, fastText's) | similarity
+                                  # (label_tree.py; built from the training texts, saved with the model)
     min_count: int = 1            # words seen fewer times are dropped from the vocabulary
     lower: bool = True            # lowercase and split punctuation first
 
 
 class FastText:
     def __init__(self, config: FastTextConfig, dictionary: Dictionary, input: Matrix, W: torch.Tensor,
-                 output_q: QuantMatrix | None = None):
+                 output_q: QuantMatrix | None = None, tree=None):
         self.config = config
         self.dict = dictionary
         self.input = input                                          # (nrows, dim) lookup
-        self.loss = create_loss(config.loss, W, dictionary.label_counts)
+        self.loss = create_loss(config.loss, W, dictionary.label_counts, tree)
         # FastText.zip's qout: the output matrix stored as PQ codes; the loss computes with
         # W = their decoded rows, so only saving and sizes know about it
         self.output_q = output_q
@@ -56,6 +58,16 @@ class FastText:
     @property
     def labels(self) -> list[str]:
         return self.dict.labels
+
+    @property
+    def tree(self):
+        """Hierarchical softmax's label tree (parent, code) when not Huffman's, else None."""
+        return getattr(self.loss, "tree", None)
+
+    def set_tree(self, tree) -> None:
+        """Hierarchical softmax over another label tree (label_tree.build_tree), before training
+        (`create` starts with Huffman's: the similarity tree needs the encoded texts)."""
+        self.loss = create_loss(self.config.loss, self.loss.W, self.dict.label_counts, tree)
 
     # -- inference ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -103,16 +115,24 @@ class FastText:
     # -- weights ------------------------------------------------------------------------------
     def tensors(self) -> dict:
         out = self.output_q.tensors("output") if self.output_q else {"output.weight": self.loss.W}
+        if self.tree is not None:                                   # a Huffman tree is rebuilt from counts
+            out["output.tree_parent"], out["output.tree_code"] = (torch.as_tensor(a, dtype=torch.long)
+                                                                  for a in self.tree)
         return {**self.input.tensors(), **out}
 
     @classmethod
     def from_tensors(cls, tensors: dict, config: dict, dictionary: dict) -> "FastText":
         cfg = FastTextConfig(**config)
         d = Dictionary.from_dict(dictionary)
+        tree = None
+        if "output.tree_parent" in tensors:                         # files before hs_tree have none
+            tree = (tensors["output.tree_parent"].tolist(), tensors["output.tree_code"].tolist())
+        elif cfg.loss == "hs" and cfg.hs_tree != "huffman":
+            raise ValueError(f"the file lacks its {cfg.hs_tree} label tree")
         if "output.weight" in tensors:
-            return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float())
+            return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float(), tree=tree)
         output_q = matrix_from_tensors(tensors, cfg.dim, "output")
-        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), output_q.dense(), output_q)
+        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), output_q.dense(), output_q, tree)
 
     def copy(self) -> "FastText":
         """A frozen copy for the interactive lane (training keeps mutating the original)."""
@@ -121,4 +141,5 @@ class FastText:
 
     def nbytes(self) -> int:
         out = self.output_q.nbytes() if self.output_q else self.loss.W.numel() * 4
-        return self.input.nbytes() + out
+        tree = 16 * len(self.tree[0]) if self.tree is not None else 0      # two int64 arrays
+        return self.input.nbytes() + out + tree

@@ -16,6 +16,7 @@ from engine import cards, paths
 from engine.classify import data as datasets
 from engine.classify.compress import CompressConfig, compress, size_bytes
 from engine.classify.dictionary import Dictionary, tokenize_all
+from engine.classify.label_tree import TREES, build_tree
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
 from engine.classify.trainer import Encoded, TrainConfig, accuracy, train
@@ -37,6 +38,7 @@ class Options:
     minn: int = 0
     maxn: int = 0
     loss: str = "softmax"
+    hs_tree: str = "huffman"    # hs only: "huffman" | "similarity" (label_tree.py)
     min_count: int = 1
     threads: int = 1
     batch: int = 64
@@ -82,9 +84,11 @@ def train_model(opt: Options):
     if len(ds.train) == 0:
         raise ValueError(f"{opt.data}: no training examples")
     cfg = FastTextConfig(dim=opt.dim, word_ngrams=opt.word_ngrams, bucket=opt.bucket, minn=opt.minn,
-                         maxn=opt.maxn, loss=opt.loss, min_count=opt.min_count)
+                         maxn=opt.maxn, loss=opt.loss, hs_tree=opt.hs_tree, min_count=opt.min_count)
     if cfg.loss not in ("softmax", "hs", "ova"):
         raise ValueError(f"unknown loss {cfg.loss!r}; use softmax, hs or ova")
+    if cfg.hs_tree not in TREES:
+        raise ValueError(f"unknown label tree {cfg.hs_tree!r}; use {' or '.join(TREES)}")
     if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
         raise ValueError("dim, bucket and word-ngrams must be at least 1")
     model, train_set = setup_training(ds.train, cfg, opt.seed)
@@ -132,7 +136,10 @@ def setup_training(split: datasets.Split, cfg: FastTextConfig, seed: int = 0):
                              word_ngrams=cfg.word_ngrams, bucket=cfg.bucket, minn=cfg.minn,
                              maxn=cfg.maxn, lower=cfg.lower)
         model = FastText.create(cfg, d, seed=seed)
-        return model, Encoded.make(model, split.texts, d.label_ids(split.labels), tokens)
+        data = Encoded.make(model, split.texts, d.label_ids(split.labels), tokens)
+    if cfg.loss == "hs" and cfg.hs_tree != "huffman":               # the tree needs the encoded texts
+        model.set_tree(build_tree(cfg.hs_tree, d.label_counts, data, d.nrows))
+    return model, data
 
 
 def save(model: FastText, card: cards.ModelCard, out, half: bool = False) -> cards.ModelCard:

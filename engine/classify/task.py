@@ -23,6 +23,8 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--word-ngrams", type=int, default=defaults.word_ngrams, help="1 = bag of words")
     p.add_argument("--bucket", type=int, default=defaults.bucket, help="hashed n-gram rows")
     p.add_argument("--loss", choices=["softmax", "hs", "ova"], default=defaults.loss)
+    p.add_argument("--hs-tree", choices=["huffman", "similarity"], default=defaults.hs_tree,
+                   help="hs label tree: label counts (fastText's) or label similarity (default %(default)s)")
     p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
     p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
