@@ -7,8 +7,8 @@ puts unrelated labels under one node: on the Bible set its root must split Mark 
 side) from Matthew and Exodus (the other) with one linear decision over h. A tree built from label
 *similarity* (for words: Morin & Bengio 2005 took WordNet's, Mnih & Hinton 2009 clustered learned
 word vectors) groups labels whose texts use the same words, so the upper decisions are the easy
-ones (its root: the Old Testament's history and prophets vs the New Testament with the poetry and
-wisdom books; on SOTU, mostly 19th- vs 20th/21st-century presidents).
+ones (its root: Samuel, Kings, Chronicles, Isaiah... vs the New Testament, Psalms, Proverbs...;
+on SOTU, the presidents before 1900 vs after).
 
 A tree over C labels has 2C-1 nodes: leaves 0..C-1 (the label ids), internal nodes C..2C-2 in
 order of creation, root 2C-2. It is two arrays over the 2C-2 non-root nodes: `parent` and
@@ -105,9 +105,8 @@ def similarity_tree(sim: np.ndarray, counts: list[int]) -> tuple[list[int], list
     label similarity graph: order a set of labels by the Fiedler vector of its normalized
     Laplacian (similar labels end up next to each other) and cut it where the training counts
     are halved, so that, as in a Huffman tree, frequent labels stay shallow.
-    (Tried on the Bible and SOTU sets, this did as well as or better than agglomerative average
-    linkage, whose chains made the trees twice as deep, and TF-IDF-weighted profiles:
-    docs/BENCHMARKS.md.)"""
+    (Agglomerative average linkage on the same similarity gave about the same accuracy on the
+    Bible and SOTU sets, but chains: trees twice as deep. docs/BENCHMARKS.md.)"""
     C = len(counts)
     if C < 2:
         raise ValueError("hierarchical softmax needs at least 2 labels")
