@@ -135,3 +135,9 @@ def test_shipped_model_reproduces_from_its_train_command(capsys, tmp_path):
     assert code == 0, err
     again = cards.read_card(tmp_path / "sentiment")
     assert again.metrics["accuracy"] == card.metrics["accuracy"]
+    # the weights themselves, not just the score: same to float16 rounding (a different CPU's
+    # kernels may round differently; a changed training would move them far more than this)
+    shipped, _ = cards.load_model(cards.find_model("classify", "sentiment"))
+    retrained, _ = cards.load_model(tmp_path / "sentiment")
+    for name, tensor in shipped.items():
+        assert (tensor.float() - retrained[name].float()).abs().max() < 1e-3, name
