@@ -6,19 +6,22 @@ between two shipped models to show what word order adds ("not good" vs "good"). 
 panel trains a new model (sparse SGD, Hogwild workers) with a live loss/accuracy plot; the
 compression panel quantizes the model (FastText.zip: input rows, optionally the output layer)
 and plots size (KB, log scale) against accuracy, can put the compressed model live, and saves it.
+
+This file is the tab: the models, the live slot and every engine submission. The compression
+panel is its own idea and lives in desktop/tabs/classify_compress.py (widget + its two jobs): it
+asks through signals, the tab submits, and the bridge calls the panel back on the GUI thread.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
-import pyqtgraph as pg
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFormLayout, QHBoxLayout,
-                               QLabel, QPlainTextEdit, QPushButton, QRadioButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QRadioButton, QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
+from desktop.tabs.classify_compress import CompressionPanel, compress_job, save_compressed_job
 from desktop.widgets.highlighted_text import HighlightedText
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.topk_bars import TopKBars
@@ -64,92 +67,9 @@ def load_and_predict_job(name: str, text: str) -> dict:
     return predict_job(model, text)
 
 
-def compress_job(model, card, dsub: int, cutoff: int, qnorm: bool, retrain: bool, qout: bool = False) -> dict:
-    from engine.classify import pipeline
-    from engine.classify.compress import CompressConfig, size_bytes
-    data = card.data.get("dataset") or card.data.get("file") or "sentiment"
-    if dsub < 1 or model.config.dim % dsub:
-        raise ValueError(f"dsub must divide the model's dimension {model.config.dim}")
-    cfg = CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm, retrain=retrain, qout=qout)
-    out = pipeline.compress_and_score(model, cfg, data)
-    dense = pipeline.evaluate_split(model, pipeline.datasets.load(data).test)["accuracy"]
-    label = f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "") + (", qout" if qout else "")
-    return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense, "label": label,
-            "config": cfg, "card": card}
-
-
-def save_compressed_job(out: dict):
-    from engine.classify import pipeline
-    return pipeline.save_compressed(out["model"], out["card"], out["config"], out["accuracy"])
-
-
 def train_job(options: dict):
     from engine.classify import pipeline
     return pipeline.train_model(pipeline.Options(**options))
-
-
-# -- the compression panel ---------------------------------------------------------------------------
-class CompressionPanel(QWidget):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.dsub = QComboBox()
-        self.dsub.addItems(["1", "2", "5", "10"])
-        self.dsub.setCurrentText("2")
-        self.cutoff = QSpinBox()
-        self.cutoff.setRange(0, 5_000_000)
-        self.cutoff.setSingleStep(10_000)
-        self.cutoff.setSpecialValueText("keep all rows")
-        self.cutoff.setValue(50_000)
-        self.qnorm = QCheckBox("quantize norms separately")
-        self.qnorm.setChecked(True)
-        self.retrain = QCheckBox("retrain the output layer")
-        self.retrain.setChecked(True)
-        self.qout = QCheckBox("quantize the output layer too (qout)")
-        self.run_button = QPushButton("Compress && measure")
-        self.use_live = QCheckBox("use the compressed model live")
-        self.use_live.setEnabled(False)
-        self.save_button = QPushButton("Save the compressed model")
-        self.save_button.setEnabled(False)
-        self.status = QLabel("Quantize the input matrix (k = 256 centroids per sub-vector).")
-        self.status.setWordWrap(True)
-        self.plot = pg.PlotWidget(title="Accuracy vs memory")
-        self.plot.setLogMode(x=True)
-        self.plot.setLabel("bottom", "Memory in KB (log scale)")
-        self.plot.setLabel("left", "accuracy (%)")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.points = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k"))
-        self.plot.addItem(self.points)
-        self._spots: list[dict] = []
-        form = QFormLayout()
-        form.addRow("floats per sub-vector (dsub)", self.dsub)
-        form.addRow("cutoff (rows kept)", self.cutoff)
-        form.addRow(self.qnorm)
-        form.addRow(self.retrain)
-        form.addRow(self.qout)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.run_button)
-        layout.addWidget(self.use_live)
-        layout.addWidget(self.save_button)
-        layout.addWidget(self.status)
-        layout.addWidget(self.plot, 1)
-
-    def add_point(self, kb: float, accuracy: float, label: str, dense: bool = False) -> None:
-        import math
-        self._spots.append({"pos": (math.log10(max(kb, 1e-3)), 100 * accuracy),
-                            "brush": pg.mkBrush("#1f77b4" if dense else "#d62728"), "data": label})
-        self.points.setData(self._spots)
-        self.plot.getPlotItem().getViewBox().setDefaultPadding(0.15)
-        text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(1, 1) if dense else (0, 1))
-        text.setPos(math.log10(max(kb, 1e-3)), 100 * accuracy)
-        self.plot.addItem(text)
-
-    def clear(self) -> None:
-        self._spots.clear()
-        self.points.setData([])
-        for item in list(self.plot.items()):
-            if isinstance(item, pg.TextItem):
-                self.plot.removeItem(item)
 
 
 # -- the tab ------------------------------------------------------------------------------------------
@@ -163,7 +83,8 @@ class Tab(DemoTab):
         self.models: dict[str, tuple] = {}        # name -> (model, card), loaded off the GUI thread
         self.current = ""                         # name of the model in the slot
         self._before_training = None              # (name, model) restored when training is cancelled
-        self._dense_point_for = ""
+        self._compressed = None                   # the compressed model (and its job's result) that
+        self._compressed_out: Optional[dict] = None  # "use live" publishes and "save" writes
         self._self_test_done: Optional[Callable] = None
         self._build()
         self._load(BIGRAMS)
@@ -242,9 +163,9 @@ class Tab(DemoTab):
         self.training.trainRequested.connect(self._on_train)
         self.training.cancelRequested.connect(self.cancel_training)
         self.compression = CompressionPanel()
-        self.compression.run_button.clicked.connect(self._on_compress)
-        self.compression.use_live.toggled.connect(self._on_use_compressed)
-        self.compression.save_button.clicked.connect(self._on_save_compressed)
+        self.compression.compressRequested.connect(self._on_compress)
+        self.compression.liveToggled.connect(self._on_use_compressed)
+        self.compression.saveRequested.connect(self._on_save_compressed)
         self.card_view = ModelCardView()
         self.side = self.side_by_side(left, [(self.training, "Train"), (self.compression, "Compress"),
                                              (self.card_view, "Model card")])
@@ -277,9 +198,7 @@ class Tab(DemoTab):
         self.slot.publish(model)
         self.model_combo.setCurrentText(name)
         self.card_view.set_card(card)
-        self.compression.use_live.blockSignals(True)
-        self.compression.use_live.setChecked(False)
-        self.compression.use_live.blockSignals(False)
+        self.compression.reset_live()
         self._predict()
 
     def _on_toggle(self, _checked: bool) -> None:
@@ -363,57 +282,35 @@ class Tab(DemoTab):
             self._predict()
         self.training.finished(self.training_failed_text(message), ok=False)
 
-    # -- compression ----------------------------------------------------------------------
-    def _on_compress(self) -> None:
+    # -- compression (the panel asks and shows: desktop/tabs/classify_compress.py) ------------
+    def _on_compress(self, settings: dict) -> None:
         if self.current not in self.models:
-            self.compression.status.setText("load or train a model first")
+            self.compression.show_message("load or train a model first")
             return
         model, card = self.models[self.current]
         if not hasattr(model.input, "weight"):
-            self.compression.status.setText("this model is already compressed")
+            self.compression.show_message("this model is already compressed")
             return
-        self.compression.run_button.setEnabled(False)
-        self.compression.status.setText(f"compressing {card.name}… (k-means on the input rows)")
-        self.submit("compress", compress_job, model, card, int(self.compression.dsub.currentText()),
-                    self.compression.cutoff.value(), self.compression.qnorm.isChecked(),
-                    self.compression.retrain.isChecked(), self.compression.qout.isChecked(), lane="background",
-                    on_done=self._on_compressed, on_error=self._on_compress_error)
+        self.compression.started(card.name)
+        self.submit("compress", compress_job, model, card, settings["dsub"], settings["cutoff"],
+                    settings["qnorm"], settings["retrain"], settings["qout"], lane="background",
+                    on_done=self._on_compressed, on_error=self.compression.failed)
 
     def _on_compressed(self, out: dict) -> None:
-        self.compression.run_button.setEnabled(True)
-        if self._dense_point_for != self.current:
-            self.compression.clear()
-            self.compression.add_point(out["dense_bytes"] / 1024, out["dense_accuracy"], "dense", dense=True)
-            self._dense_point_for = self.current
-        self.compression.add_point(out["bytes"] / 1024, out["accuracy"], out["label"])
         self._compressed = out["model"]
         self._compressed_out = out
-        self.compression.use_live.setEnabled(True)
-        self.compression.save_button.setEnabled(True)
-        retrained = ""
-        if "accuracy_before_retrain" in out:
-            retrained = f"; {100 * out['accuracy_before_retrain']:.1f}% before retraining the output layer"
-        self.compression.status.setText(
-            f"{out['label']}: {out['bytes'] / 1024:,.0f} KB ({out['dense_bytes'] / out['bytes']:.0f}× smaller), "
-            f"accuracy {100 * out['accuracy']:.1f}% (dense {100 * out['dense_accuracy']:.1f}%{retrained})")
-
-    def _on_compress_error(self, message: str) -> None:
-        self.compression.run_button.setEnabled(True)
-        if message != "cancelled":
-            self.compression.status.setText(message)
+        self.compression.show_result(out, self.current)
 
     def _on_save_compressed(self) -> None:
-        self.compression.save_button.setEnabled(False)
         self.submit("save", save_compressed_job, self._compressed_out, lane="background",
-                    on_done=self._on_compressed_saved, on_error=self._on_compress_error)
+                    on_done=self._on_compressed_saved, on_error=self.compression.failed)
 
     def _on_compressed_saved(self, card) -> None:
-        self.compression.status.setText(f"saved as “{card.name}” ({card.bytes / 1024:,.0f} KB on disk): "
-                                        f"seqlab predict classify --model {card.name}")
+        self.compression.saved(card)
         self._load(card.name)
 
     def _on_use_compressed(self, on: bool) -> None:
-        if on and getattr(self, "_compressed", None) is not None:
+        if on and self._compressed is not None:
             self.slot.publish(self._compressed)
         elif self.current in self.models:
             self.slot.publish(self.models[self.current][0])
