@@ -114,7 +114,7 @@ def test_hs_step_is_sgd_on_the_negative_log_likelihood(nlabels, dense):
     assert torch.allclose(loss.W, W0 - 0.1 * Wa.grad, atol=1e-6)
 
 
-@pytest.mark.parametrize("loss, min_acc", [("softmax", 0.95), ("hs", 0.95), ("ova", 0.95)])
+@pytest.mark.parametrize("loss, min_acc", [("softmax", 0.95), ("hs", 0.95), ("hs2", 0.95), ("ova", 0.95)])
 def test_each_loss_learns_the_keywords(loss, min_acc):
     texts, ys = synthetic(600)
     model, _, events = fit(texts, ys, loss=loss)

@@ -2,8 +2,9 @@
 and fastText trained in the same run on the same split, on one or more data sets
 (`--hs-data bible,sotu`) and epoch counts (`--hs-epochs 5,25`: accuracy vs epochs shows whether
 a gap is convergence or the model); seqlab's HS over both label trees (`hs`: Huffman's, as
-fastText; `hs_similarity`: label_tree.py, which fastText does not have); what quantizing the
-output layer (qout) saves there; and the cost of one output-layer SGD step alone
+fastText; `hs_similarity`: label_tree.py, which fastText does not have) and the two-level
+softmax over classes cut from the similarity tree (`hs2_similarity`, Goodman 2001); what
+quantizing the output layer (qout) saves there; and the cost of one output-layer SGD step alone
 (`output_layer_step_us`)."""
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import torch
 from engine.classify import data as datasets
 from engine.classify.bench import (write_train_file, compress_ours, compress_ref, ref_accuracy,
                                    train_ours, train_ref)
-from engine.classify.losses import create_loss
+from engine.classify.losses import create_loss, output_rows
 from engine.classify.pipeline import evaluate_split
 
 
@@ -35,12 +36,13 @@ def _one_set(ft, a, name, epochs) -> dict:
         for e in epochs:
             row = {}
             for key, loss, tree in (("softmax", "softmax", "huffman"), ("hs", "hs", "huffman"),
-                                    ("hs_similarity", "hs", "similarity")):
+                                    ("hs_similarity", "hs", "similarity"),
+                                    ("hs2_similarity", "hs2", "similarity")):
                 times, rtimes = [], []
                 for _ in range(max(1, a.repeat)):              # interleaved: same machine load
                     model, t, train_set = train_ours(ds, a, loss=loss, epochs=e, hs_tree=tree)
                     times.append(t)
-                    if tree == "huffman":                      # fastText has only Huffman's tree
+                    if key in ("softmax", "hs"):               # fastText has only these two
                         ref, t = train_ref(ft, path, a, loss=loss, epochs=e)
                         rtimes.append(t)
                 row[key] = {"seqlab_seconds": round(statistics.median(times), 3),
@@ -54,8 +56,8 @@ def _one_set(ft, a, name, epochs) -> dict:
                     kept = model, train_set
             row["hs_speedup"] = {k: round(row["softmax"][f"{k}_seconds"] / row["hs"][f"{k}_seconds"], 2)
                                  for k in ("seqlab", "fasttext")}
-            row["hs_similarity_speedup"] = round(row["softmax"]["seqlab_seconds"]
-                                                 / row["hs_similarity"]["seqlab_seconds"], 2)
+            for key in ("hs_similarity", "hs2_similarity"):
+                row[f"{key}_speedup"] = round(row["softmax"]["seqlab_seconds"] / row[key]["seqlab_seconds"], 2)
             res[f"epochs_{e}"] = row
         model, train_set = kept
         res["quantized_softmax"] = {
@@ -69,15 +71,17 @@ def _one_set(ft, a, name, epochs) -> dict:
 
 def output_layer_step_us(nlabels: int, dim: int = 100, batch: int = 64, repeat: int = 200) -> dict:
     """Median microseconds of one output-layer SGD step for `nlabels` Zipf-distributed labels:
-    softmax, and hierarchical softmax both ways (`hs_dense`: all node scores by one matmul;
-    `hs_paths`: gather only the path rows), `hs` being the one the loss picks for that size."""
+    softmax, hierarchical softmax both ways (`hs_dense`: all node scores by one matmul;
+    `hs_paths`: gather only the path rows), `hs` being the one the loss picks for that size, and
+    the two-level softmax (`hs2`, Huffman classes: the step costs the same on any classes of
+    those sizes)."""
     gen = torch.Generator().manual_seed(0)
     counts = [max(1, int(10000 / (i + 1))) for i in range(nlabels)]
     h = torch.randn(batch, dim, generator=gen) * 0.1
     target = torch.multinomial(torch.tensor(counts, dtype=torch.float), batch, True, generator=gen)
     out = {}
     for key, name, rows, dense in (("softmax", "softmax", nlabels, None), ("hs_dense", "hs", nlabels - 1, True),
-                                   ("hs_paths", "hs", nlabels - 1, False)):
+                                   ("hs_paths", "hs", nlabels - 1, False), ("hs2", "hs2", output_rows("hs2", nlabels), None)):
         loss = create_loss(name, torch.zeros(rows, dim), counts)
         if dense is not None:
             out.setdefault("hs_picks", "hs_dense" if loss.dense else "hs_paths")

@@ -153,3 +153,44 @@ def build_tree(kind: str, counts: list[int], data=None, nrows: int = 0) -> tuple
 
 
 TREES = ("huffman", "similarity")
+
+
+# -- two-level classes (Goodman 2001) ----------------------------------------------------------
+def n_classes(C: int) -> int:
+    """Goodman's choice: about sqrt(C) classes of about sqrt(C) labels, so that the class softmax
+    and the within-class softmax each cost O(sqrt C) per example."""
+    return max(1, min(C, round(C ** 0.5)))
+
+
+def tree_classes(parent, code, counts: list[int], k: int | None = None) -> list[int]:
+    """Goodman's classes from a label tree: cut it into k (default n_classes) subtrees by
+    splitting, from the root, the heaviest subtree (most training examples; a single label
+    cannot be split) into its two children until there are k. Each label's class is its
+    subtree's place in the tree's left-to-right order. Both trees here halve the counts at each
+    split, so this is their cut at depth log2(k) when k is a power of 2: classes of about equal
+    frequency (as Mikolov et al. 2011's frequency binning), of similar labels on the similarity tree."""
+    C = len(counts)
+    k = n_classes(C) if k is None else k
+    children = {}
+    for i, (p, c) in enumerate(zip(parent, code)):
+        children.setdefault(int(p), [None, None])[int(c)] = i
+    weight = list(counts) + [0] * (C - 1)
+    for node in range(C, 2 * C - 1):                               # children come before parents
+        weight[node] = sum(weight[ch] for ch in children[node])
+    frontier = [2 * C - 2]
+    while len(frontier) < k:
+        splittable = [i for i, n in enumerate(frontier) if n >= C]
+        if not splittable:
+            break
+        i = max(splittable, key=lambda i: weight[frontier[i]])      # first of the heaviest
+        frontier[i:i + 1] = children[frontier[i]]
+    label_class = [0] * C
+    for cls, node in enumerate(frontier):
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n < C:
+                label_class[n] = cls
+            else:
+                stack += children[n]
+    return label_class

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.classify.label_tree import check_tree, huffman_tree, tree_paths
+from engine.classify.label_tree import check_tree, huffman_tree, n_classes, tree_classes, tree_paths
 
 
 class Loss:
@@ -194,20 +194,134 @@ class HierarchicalSoftmaxLoss(Loss):
         return (self.sign[label][:, None] * self.W[self.nodes[label]]).sum(0)
 
 
-LOSSES = ("softmax", "hs", "ova")
+class ClassTargets:
+    """The two-level softmax's per-example targets, prepared once per training and sliced like
+    the label tensor they replace: y_class (n, K) one-hot class; rows (n, M) the W rows of the
+    labels of the example's class (padded to the largest class M); y_label (n, M) one-hot label
+    among them; pad (n, M) 0, or -inf on padding (so it gets probability 0)."""
+
+    def __init__(self, y_class, rows, y_label, pad):
+        self.y_class, self.rows, self.y_label, self.pad = y_class, rows, y_label, pad
+
+    def __getitem__(self, idx) -> "ClassTargets":
+        return ClassTargets(self.y_class[idx], self.rows[idx], self.y_label[idx], self.pad[idx])
+
+    def __len__(self):
+        return len(self.rows)
+
+
+class TwoLevelSoftmaxLoss(Loss):
+    """The original hierarchical softmax (Goodman 2001, "Classes for fast maximum entropy
+    training"): labels are grouped into K ~ sqrt(C) classes, and
+        p(label | h) = p(class | h) * p(label | class, h),
+    each factor a softmax: over the K class rows, then over the rows of the class's labels only.
+    W is (K + C, dim): K class rows, then one row per label. A training example costs
+    O(K + class size) instead of O(C). The classes are a label tree cut into K subtrees
+    (label_tree.tree_classes): Huffman's by default (classes of about equal frequency), or the
+    similarity tree's (classes of similar labels), kept as `tree` so the model file can store
+    them. Each decision keeps softmax's one score per choice, instead of HierarchicalSoftmaxLoss's
+    chain of binary decisions, each shared by many unrelated labels.
+
+    SGD step, with z = W_class h, s = W_members h, p_c = softmax(z), p_l = softmax(s):
+    G_c = lr (y_c - p_c), G_l = lr (y_l - p_l); grad_h = G_c W_class + G_l W_members;
+    W_class += G_c^T h, W_members += G_l^T h (only the rows of the example's class)."""
+    name = "hs2"
+
+    def __init__(self, W, counts, label_class=None):
+        super().__init__(W)
+        if label_class is None:
+            label_class = tree_classes(*huffman_tree(counts), counts)
+        self.tree = [int(c) for c in label_class]                           # saved with the model
+        self.label_class = torch.tensor(self.tree, dtype=torch.long)        # (C,) class of each label
+        C = len(self.label_class)
+        self.K = K = W.shape[0] - C
+        if len(counts) != C or K < 1 or sorted(set(self.tree)) != list(range(K)):
+            raise ValueError(f"two-level softmax: {W.shape[0]} output rows do not fit {C} labels "
+                             f"in classes 0..{K - 1}, each used")
+        members = [torch.nonzero(self.label_class == k).view(-1) for k in range(K)]
+        M = max(len(m) for m in members)
+        # (K, M) each: the W rows of each class's labels (padded with its first), -inf on padding
+        self.members = torch.stack([K + torch.cat([m, m[:1].expand(M - len(m))]) for m in members])
+        self.pad = torch.stack([F.pad(torch.zeros(len(m)), (0, M - len(m)), value=float("-inf"))
+                                for m in members])
+        self.pos = torch.empty(C, dtype=torch.long)                         # label's place in its class
+        for m in members:
+            self.pos[m] = torch.arange(len(m))
+
+    def _log_probs(self, z):
+        """(B, K + C) scores -> (B, C) log p(label) = log p(class) + log p(label | class)."""
+        K, c = self.K, self.label_class
+        log_class = torch.log_softmax(z[:, :K], dim=1)                      # (B, K)
+        s = z[:, K:]                                                        # (B, C)
+        norm = torch.logsumexp(z[:, self.members] + self.pad, dim=2)        # (B, K) per class
+        return log_class[:, c] + s - norm[:, c]
+
+    def probs(self, h):
+        return self._log_probs(h @ self.W.T).exp()
+
+    def probs_np(self, h):
+        z = self.W.numpy() @ h                                              # (K + C,)
+        K, c = self.K, self.label_class.numpy()
+        zc = z[:K] - z[:K].max()
+        log_class = zc - np.log(np.exp(zc).sum())
+        zm = z[self.members.numpy()] + self.pad.numpy()                     # (K, M)
+        top = zm.max(1)
+        norm = top + np.log(np.exp(zm - top[:, None]).sum(1))
+        return np.exp(log_class[c] + z[K:] - norm[c])
+
+    def prepare(self, target):
+        c = self.label_class[target]
+        return ClassTargets(F.one_hot(c, self.K).float(), self.members[c],
+                            F.one_hot(self.pos[target], self.members.shape[1]).float(), self.pad[c])
+
+    def step(self, h, target, lr, need_loss=True):
+        if not isinstance(target, ClassTargets):
+            target = self.prepare(target)
+        B, M = target.rows.shape
+        Wc = self.W[:self.K]                                                # (K, dim) view
+        Wm = self.W.index_select(0, target.rows.view(-1)).view(B, M, -1)   # (B, M, dim) class's labels
+        p_c = torch.softmax(torch.mm(h, Wc.t()), dim=1)                     # (B, K)
+        p_l = torch.softmax(torch.bmm(Wm, h.unsqueeze(2)).view(B, M) + target.pad, dim=1)  # (B, M)
+        loss = None
+        if need_loss:
+            loss = -(torch.log(p_c.clamp(min=1e-30)) * target.y_class).sum() \
+                   - (torch.log(p_l.clamp(min=1e-30)) * target.y_label).sum()
+        G_c = p_c.sub_(target.y_class).mul_(-lr)                            # lr (y - p); 0 on padding
+        G_l = p_l.sub_(target.y_label).mul_(-lr)
+        grad_h = torch.mm(G_c, Wc).add_(torch.bmm(G_l.unsqueeze(1), Wm).view(B, -1))  # before W moves
+        Wc.addmm_(G_c.t(), h)
+        self.W.index_put_((target.rows.view(-1),), (G_l.unsqueeze(2) * h.unsqueeze(1)).view(B * M, -1),
+                          accumulate=True)
+        return loss, grad_h
+
+    def logit_direction(self, label):
+        # log p is not linear in h; explain the sum of the two centered logits (as softmax's):
+        # the class's against all classes, the label's against its class's labels
+        k = int(self.label_class[label])
+        Wc, members = self.W[:self.K], self.members[k][self.pad[k] == 0]
+        return (Wc[k] - Wc.mean(0)) + (self.W[self.K + label] - self.W[members].mean(0))
+
+
+LOSSES = ("softmax", "hs", "hs2", "ova")
 
 
 def output_rows(name: str, nlabels: int) -> int:
-    return nlabels - 1 if name == "hs" else nlabels
+    if name == "hs":
+        return nlabels - 1
+    if name == "hs2":
+        return n_classes(nlabels) + nlabels
+    return nlabels
 
 
 def create_loss(name: str, W: torch.Tensor, counts: list[int], tree=None) -> Loss:
-    """The one switch that picks a loss (fastText's FastText::createLoss); `tree` (parent, code)
-    replaces hierarchical softmax's Huffman tree."""
+    """The one switch that picks a loss (fastText's FastText::createLoss); `tree` replaces the
+    Huffman tree: (parent, code) for hs, each label's class (label_tree.tree_classes) for hs2."""
     if name == "softmax":
         return SoftmaxLoss(W)
     if name == "hs":
         return HierarchicalSoftmaxLoss(W, counts, tree)
+    if name == "hs2":
+        return TwoLevelSoftmaxLoss(W, counts, tree)
     if name == "ova":
         return OneVsAllLoss(W)
     raise ValueError(f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")

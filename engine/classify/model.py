@@ -2,7 +2,8 @@
 hashed n-grams), average them into one hidden vector h, and score labels with a linear layer.
 
     h = mean_{r in rows(text)} E[r]                 (dim,)    nn.EmbeddingBag, mode="mean"
-    p(label | text) = loss.probs(h)                 softmax / hierarchical softmax / one-vs-all
+    p(label | text) = loss.probs(h)                 softmax / hierarchical softmax (binary or
+                                                    two-level) / one-vs-all
 
 Word order is lost in the average, partially remedied by the n-gram rows. Because the model is
 linear in the rows, the score of a label splits exactly into one term per feature:
@@ -29,9 +30,11 @@ class FastTextConfig:
     bucket: int = 200_000         # hashed rows shared by all n-grams
     minn: int = 0                 # shortest character n-gram (0 = none, fastText's supervised default)
     maxn: int = 0                 # longest character n-gram
-    loss: str = "softmax"         # softmax | hs (hierarchical softmax) | ova (one-vs-all, multi-label)
-    hs_tree: str = "huffman"      # hs's label tree: huffman (label counts, fastText's) | similarity
-                                  # (label_tree.py; built from the training texts, saved with the model)
+    loss: str = "softmax"         # softmax | hs (hierarchical softmax) | hs2 (two-level softmax over
+                                  # classes of similar labels, Goodman 2001) | ova (one-vs-all, multi-label)
+    hs_tree: str = "huffman"      # hs's label tree, cut into classes for hs2: huffman (label counts,
+                                  # fastText's) | similarity (label_tree.py; from the training texts,
+                                  # saved with the model)
     min_count: int = 1            # words seen fewer times are dropped from the vocabulary
     lower: bool = True            # lowercase and split punctuation first
 
@@ -61,12 +64,15 @@ class FastText:
 
     @property
     def tree(self):
-        """Hierarchical softmax's label tree (parent, code) when not Huffman's, else None."""
+        """The label tree the loss factorizes over, as the model file stores it: hierarchical
+        softmax's (parent, code) when not Huffman's (which the counts give); for the two-level
+        softmax, always, each label's class (its parent in a two-level tree). Else None."""
         return getattr(self.loss, "tree", None)
 
     def set_tree(self, tree) -> None:
-        """Hierarchical softmax over another label tree (label_tree.build_tree), before training
-        (`create` starts with Huffman's: the similarity tree needs the encoded texts)."""
+        """The loss over another label tree (label_tree.build_tree; for hs2 its tree_classes),
+        before training (`create` starts with Huffman's: the similarity tree needs the encoded
+        texts)."""
         self.loss = create_loss(self.config.loss, self.loss.W, self.dict.label_counts, tree)
 
     # -- inference ----------------------------------------------------------------------------
@@ -115,7 +121,9 @@ class FastText:
     # -- weights ------------------------------------------------------------------------------
     def tensors(self) -> dict:
         out = self.output_q.tensors("output") if self.output_q else {"output.weight": self.loss.W}
-        if self.tree is not None:                                   # a Huffman tree is rebuilt from counts
+        if self.config.loss == "hs2":
+            out["output.label_class"] = torch.as_tensor(self.tree, dtype=torch.long)
+        elif self.tree is not None:                                 # a Huffman tree is rebuilt from counts
             out["output.tree_parent"], out["output.tree_code"] = (torch.as_tensor(a, dtype=torch.long)
                                                                   for a in self.tree)
         return {**self.input.tensors(), **out}
@@ -125,7 +133,11 @@ class FastText:
         cfg = FastTextConfig(**config)
         d = Dictionary.from_dict(dictionary)
         tree = None
-        if "output.tree_parent" in tensors:                         # files before hs_tree have none
+        if cfg.loss == "hs2":
+            if "output.label_class" not in tensors:
+                raise ValueError("the file lacks its label classes")
+            tree = tensors["output.label_class"].tolist()
+        elif "output.tree_parent" in tensors:                       # files before hs_tree have none
             tree = (tensors["output.tree_parent"].tolist(), tensors["output.tree_code"].tolist())
         elif cfg.loss == "hs" and cfg.hs_tree != "huffman":
             raise ValueError(f"the file lacks its {cfg.hs_tree} label tree")
@@ -141,5 +153,5 @@ class FastText:
 
     def nbytes(self) -> int:
         out = self.output_q.nbytes() if self.output_q else self.loss.W.numel() * 4
-        tree = 16 * len(self.tree[0]) if self.tree is not None else 0      # two int64 arrays
+        tree = 8 * len(torch.as_tensor(self.tree).view(-1)) if self.tree is not None else 0   # int64
         return self.input.nbytes() + out + tree

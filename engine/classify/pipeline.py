@@ -16,7 +16,8 @@ from engine import cards, paths
 from engine.classify import data as datasets
 from engine.classify.compress import CompressConfig, compress, size_bytes
 from engine.classify.dictionary import Dictionary, tokenize_all
-from engine.classify.label_tree import TREES, build_tree
+from engine.classify.label_tree import TREES, build_tree, tree_classes
+from engine.classify.losses import LOSSES
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
 from engine.classify.trainer import Encoded, TrainConfig, accuracy, train
@@ -37,8 +38,8 @@ class Options:
     bucket: int = 200_000
     minn: int = 0
     maxn: int = 0
-    loss: str = "softmax"
-    hs_tree: str = "huffman"    # hs only: "huffman" | "similarity" (label_tree.py)
+    loss: str = "softmax"       # softmax | hs | hs2 | ova (losses.py)
+    hs_tree: str = "huffman"    # hs and hs2: "huffman" | "similarity" (label_tree.py)
     min_count: int = 1
     threads: int = 1
     batch: int = 64
@@ -85,8 +86,8 @@ def train_model(opt: Options):
         raise ValueError(f"{opt.data}: no training examples")
     cfg = FastTextConfig(dim=opt.dim, word_ngrams=opt.word_ngrams, bucket=opt.bucket, minn=opt.minn,
                          maxn=opt.maxn, loss=opt.loss, hs_tree=opt.hs_tree, min_count=opt.min_count)
-    if cfg.loss not in ("softmax", "hs", "ova"):
-        raise ValueError(f"unknown loss {cfg.loss!r}; use softmax, hs or ova")
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSSES)}")
     if cfg.hs_tree not in TREES:
         raise ValueError(f"unknown label tree {cfg.hs_tree!r}; use {' or '.join(TREES)}")
     if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
@@ -137,8 +138,9 @@ def setup_training(split: datasets.Split, cfg: FastTextConfig, seed: int = 0):
                              maxn=cfg.maxn, lower=cfg.lower)
         model = FastText.create(cfg, d, seed=seed)
         data = Encoded.make(model, split.texts, d.label_ids(split.labels), tokens)
-    if cfg.loss == "hs" and cfg.hs_tree != "huffman":               # the tree needs the encoded texts
-        model.set_tree(build_tree(cfg.hs_tree, d.label_counts, data, d.nrows))
+    if cfg.loss in ("hs", "hs2") and cfg.hs_tree != "huffman":      # the tree needs the encoded texts
+        tree = build_tree(cfg.hs_tree, d.label_counts, data, d.nrows)
+        model.set_tree(tree if cfg.loss == "hs" else tree_classes(*tree, d.label_counts))
     return model, data
 
 

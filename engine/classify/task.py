@@ -12,6 +12,8 @@ import dataclasses
 
 from engine.classify import pipeline
 from engine.classify.data import DATASETS
+from engine.classify.label_tree import TREES
+from engine.classify.losses import LOSSES
 
 
 def _add_train_options(p, defaults: pipeline.Options):
@@ -22,9 +24,12 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--lr", type=float, default=defaults.lr, help="initial learning rate, decays linearly")
     p.add_argument("--word-ngrams", type=int, default=defaults.word_ngrams, help="1 = bag of words")
     p.add_argument("--bucket", type=int, default=defaults.bucket, help="hashed n-gram rows")
-    p.add_argument("--loss", choices=["softmax", "hs", "ova"], default=defaults.loss)
-    p.add_argument("--hs-tree", choices=["huffman", "similarity"], default=defaults.hs_tree,
-                   help="hs label tree: label counts (fastText's) or label similarity (default %(default)s)")
+    p.add_argument("--loss", choices=LOSSES, default=defaults.loss,
+                   help="hs: hierarchical softmax (binary tree, fastText's); hs2: two-level softmax "
+                        "over sqrt(labels) classes, Goodman 2001 (default %(default)s)")
+    p.add_argument("--hs-tree", choices=TREES, default=defaults.hs_tree,
+                   help="hs/hs2 label tree: label counts (fastText's) or label similarity; "
+                        "hs2 cuts it into classes (default %(default)s)")
     p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
     p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
