@@ -157,7 +157,8 @@ class Tab(DemoTab):
             Param("dim", "dimension", "int", 10, 2, 300),
             Param("word_ngrams", "word n-grams", "int", 2, 1, 5),
             Param("bucket", "hash buckets", "int", 200_000, 1_000, 4_000_000),
-            Param("loss", "loss", "choice", "softmax", choices=["softmax", "hs", "ova"]),
+            Param("loss", "loss", "choice", "softmax", choices=["softmax", "hs", "hs2", "ova"]),
+            Param("hs_tree", "label tree (hs, hs2)", "choice", "huffman", choices=["huffman", "similarity"]),
             Param("threads", "Hogwild threads", "int", 2, 1, 16),
         ])
         self.training.trainRequested.connect(self._on_train)
@@ -253,7 +254,8 @@ class Tab(DemoTab):
     def _on_train(self, values: dict) -> None:
         data = values["own_file"] if values.get("own_file") else values["dataset"]
         import os
-        options = {k: values[k] for k in ("epochs", "lr", "dim", "word_ngrams", "bucket", "loss", "threads")}
+        options = {k: values[k] for k in ("epochs", "lr", "dim", "word_ngrams", "bucket", "loss", "hs_tree",
+                                          "threads")}
         options.update(data=data, name="my-" + os.path.splitext(os.path.basename(data))[0])
         self._before_training = (self.current, self.slot.get())
         self.training.started(f"training on {data}…")
