@@ -8,15 +8,16 @@ length-normalized log probabilities. The model selector switches between attenti
 (Bahdanau additive, Luong general, …: whatever is shipped or trained). The table compares BLEU
 (from each model's card, Ruth + John) and decode time per sentence (measured here) at beam 1 and 5,
 like the lecture's. The training panel trains a new model with live loss and validation BLEU.
+
+This file is the tab: the models, the live slot and every engine submission. Its engine-side jobs
+(plain functions run on the lanes, no Qt) live in desktop/tabs/translate_jobs.py; the hover-linked
+alignment (word strips + attention matrix) is its own idea in desktop/tabs/translate_alignment.py.
 """
 from __future__ import annotations
 
-import html
 import os
-import time
 from typing import Callable, Optional
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
@@ -25,7 +26,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLis
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
-from desktop.widgets.heatmap import Heatmap
+from desktop.tabs.translate_alignment import AlignmentLink
+from desktop.tabs.translate_jobs import list_job, load_job, predict_job, timing_job, train_job
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
@@ -34,78 +36,6 @@ DEMO_TEXT = "Il gatto si è seduto sul tappetino."
 SELF_TEST_TEXT = "In principio era la Parola."
 DATASETS = ["bible it-en", "bible fr-en", "bible es-en", "bible de-en", "bible pt-en"]
 PAUSE_MS = 300                       # translate when typing pauses this long
-TIMING_SENTENCES = [                 # for the decode-time column: short, medium, long verses
-    "E Dio disse: Sia la luce; e la luce fu.",
-    "Or Elimelec, marito di Naomi, morì, ed essa rimase co’ suoi due figliuoli.",
-    "Perciocchè Iddio ha tanto amato il mondo, ch’egli ha dato il suo unigenito Figliuolo, "
-    "acciocchè chiunque crede in lui non perisca, ma abbia vita eterna.",
-]
-
-
-# -- engine-side jobs (run on the engine lanes: no widgets touched here) --------------------------
-def list_job() -> list:
-    from engine import cards
-    return [c.name for c in cards.list_models("translate")]
-
-
-def load_job(name: str, device: str = "cpu"):
-    from engine.translate.translator import Translator
-    return Translator.load(name, device)
-
-
-def predict_job(translator, text: str, beam: int) -> dict:
-    return translator.translate(text, beam=beam, n_best=beam)
-
-
-def timing_job(translator) -> dict:
-    """Seconds per sentence at beam 1 and 5 (median of the timing sentences, after a warm-up)."""
-    out = {}
-    translator.translate(TIMING_SENTENCES[0], beam=1)
-    for beam in (1, 5):
-        times = []
-        for s in TIMING_SENTENCES:
-            t0 = time.perf_counter()
-            translator.translate(s, beam=beam, n_best=1)
-            times.append(time.perf_counter() - t0)
-        out[beam] = float(np.median(times))
-    return {"name": translator.card.name if translator.card else "?", "seconds": out}
-
-
-def train_job(options: dict):
-    from engine import paths
-    from engine.translate.task import train_command
-    from engine.translate.train import TrainConfig, train
-    cfg = TrainConfig(**options)
-    return train(cfg, paths.user_models() / "translate", command=train_command(cfg, None))
-
-
-# -- a sentence whose words can be hovered ----------------------------------------------------------
-class WordStrip(QLabel):
-    """Words shown as hoverable links, each shaded by a weight in 0..1 (attention)."""
-
-    def __init__(self, side: str, parent: Optional[QWidget] = None):
-        super().__init__(parent)
-        self.side = side                       # "src" or "tgt": the link prefix
-        self.words: list[str] = []
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.setMouseTracking(True)
-        self.weights = np.zeros(0)
-        self.focus = -1
-
-    def set_words(self, words, weights=None, focus: int = -1) -> None:
-        self.words = list(words)
-        self.weights = np.zeros(len(self.words)) if weights is None else np.asarray(weights, float)
-        self.focus = focus
-        parts = []
-        for i, w in enumerate(self.words):
-            a = float(self.weights[i]) if i < len(self.weights) else 0.0
-            bg = f"rgba(255,140,0,{0.15 + 0.75 * min(1.0, a):.2f})" if a > 0.03 else "transparent"
-            border = "border-bottom:3px solid #1f77b4;" if i == focus else ""
-            parts.append(f'<a href="{self.side}:{i}" style="color:palette(text); text-decoration:none;">'
-                         f'<span style="background-color:{bg};{border}">{html.escape(w)}</span></a>')
-        self.setText(" ".join(parts))
 
 
 # -- the tab ------------------------------------------------------------------------------------------
@@ -167,14 +97,10 @@ class Tab(DemoTab):
         self.translation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = QLabel(" ")
         self.status.setWordWrap(True)
-        self.src_words = WordStrip("src")
-        self.tgt_words = WordStrip("tgt")
-        for strip in (self.src_words, self.tgt_words):
-            strip.setFont(larger)
-            strip.linkHovered.connect(self._on_word_hovered)
-        self.heatmap = Heatmap()
-        self.heatmap.setMinimumHeight(260)
-        self.heatmap.cellHovered.connect(self._on_cell_hovered)
+        self.alignment = AlignmentLink(larger, self)   # the strips and the matrix, hover-linked
+        self.src_words = self.alignment.src_words
+        self.tgt_words = self.alignment.tgt_words
+        self.heatmap = self.alignment.heatmap
         self.nbest = QListWidget()
         self.nbest.setMaximumHeight(150)
 
@@ -339,9 +265,7 @@ class Tab(DemoTab):
         self.result = None
         self.translation.setText("—")
         self.status.setText("Type an Italian sentence; it is translated when you pause.")
-        self.src_words.set_words([])
-        self.tgt_words.set_words([])
-        self.heatmap.set_matrix(np.zeros((0, 0)), [], [])
+        self.alignment.clear()
         self.nbest.clear()
 
     def _show(self, out: dict) -> None:
@@ -351,11 +275,7 @@ class Tab(DemoTab):
         if out.get("notice"):
             note += f" · {out['notice']}"
         self.status.setText(note)
-        self.src_words.set_words(out["source_tokens"])
-        self.tgt_words.set_words(out["target_tokens"])
-        A = np.asarray(out["alignment"], float).reshape(len(out["target_tokens"]), len(out["source_tokens"]))
-        self.heatmap.set_matrix(A, out["target_tokens"], out["source_tokens"],
-                                title="attention: target word × source word", levels=(0.0, 1.0))
+        self.alignment.set_result(out)
         self.nbest.clear()
         for i, h in enumerate(out["nbest"], 1):
             self.nbest.addItem(f"{i}.  {h['score']:+.3f}   {h['text']}")
@@ -364,33 +284,9 @@ class Tab(DemoTab):
         if message != "cancelled":
             self.status.setText(message)
 
-    # -- hover linking --------------------------------------------------------------------
     def _on_word_hovered(self, link: str) -> None:
-        if not link or self.result is None:
-            self._highlight(-1, -1)
-            return
-        side, _, index = link.partition(":")
-        i = int(index)
-        self._highlight(i, -1) if side == "tgt" else self._highlight(-1, i)
-
-    def _on_cell_hovered(self, row: int, col: int) -> None:
-        self._highlight(row, col)
-
-    def _highlight(self, row: int, col: int) -> None:
-        """Target word `row` lights up its source words (its attention row); source word `col`
-        lights up the target words that attended to it (its column)."""
-        if self.result is None:
-            return
-        src, tgt = self.result["source_tokens"], self.result["target_tokens"]
-        A = np.asarray(self.result["alignment"], float).reshape(len(tgt), len(src))
-        src_w = A[row] if 0 <= row < len(tgt) else np.zeros(len(src))
-        tgt_w = A[:, col] if 0 <= col < len(src) else np.zeros(len(tgt))
-        if 0 <= col < len(src) and row < 0:
-            src_w = np.eye(len(src))[col]
-        if 0 <= row < len(tgt) and col < 0:
-            tgt_w = np.eye(len(tgt))[row]
-        self.src_words.set_words(src, src_w, focus=col)
-        self.tgt_words.set_words(tgt, tgt_w, focus=row)
+        """Hover a word as if the mouse were on it ("tgt:0", "src:2", "" for none)."""
+        self.alignment.on_word_hovered(link)
 
     # -- training -------------------------------------------------------------------------
     def _on_train(self, values: dict) -> None:
