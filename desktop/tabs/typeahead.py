@@ -6,19 +6,25 @@ for that keystroke. The chosen model's best completion appears as grey ghost tex
 it. The n-gram order (1-5) shows the Markov assumption at work; temperature flattens or sharpens
 the distributions; "Generate" samples a continuation word by word. The perplexity table compares
 the shipped models like the lecture's; the training panel trains a new one with a live plot.
+
+This file is the tab: the models, the live slots and every engine submission. Its engine-side
+jobs (plain functions run on the lanes, no Qt) live in desktop/tabs/typeahead_jobs.py; the editor
+with the ghost completion is its own idea in desktop/tabs/typeahead_editor.py.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QTextCursor
+from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QGridLayout,
-                               QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
+from desktop.tabs.typeahead_editor import GhostEditor
+from desktop.tabs.typeahead_jobs import generate_job, load_job, predict_job, self_test_job, train_job
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.topk_bars import TopKBars
 from desktop.widgets.training_panel import Param, TrainingPanel
@@ -32,102 +38,7 @@ DEMO_TEXT = "My fellow Americans, the state of our "
 SELF_TEST_TEXT = "The State of the "
 
 
-# -- engine-side jobs (run on the engine lanes: no widgets touched here) -------------------------
-def load_job(kind: str, name: str):
-    """(kind, TypeAhead) for the model `name`; raises ModelLoadError with a readable line."""
-    from engine.typeahead import models
-    from engine.typeahead.complete import TypeAhead
-    return kind, TypeAhead(models.load(name))
-
-
-def predict_job(kind: str, typer, text: str, order: int, temperature: float) -> dict:
-    out = typer.predict(text, k=5, order=order if kind == "kn" else None, temperature=temperature)
-    out["kind"] = kind
-    return out
-
-
-def generate_job(predictor, text: str, n_words: int, temperature: float, order: int):
-    """Each event carries the whole continuation so far: the bridge throttles progress events,
-    so a skipped event must not lose words."""
-    from engine.runtime import Progress
-    from engine.typeahead.complete import generate
-    so_far = ""
-    for i, piece in enumerate(generate(predictor, text, n_words, temperature, order)):
-        so_far += piece
-        yield Progress(i + 1, n_words, message=so_far)
-    return so_far
-
-
-def train_job(values: dict):
-    """The training panel's values -> `seqlab train typeahead` (a generator of Progress)."""
-    from pathlib import Path
-
-    from engine.typeahead import task
-    corpus = values.get("own_file") or values["dataset"]
-    arch = values["arch"]
-    name = f"{arch}-{Path(corpus).stem}"          # never shadows a shipped model
-    args = task.train_namespace(arch=arch, corpus=corpus, name=name, steps=values["steps"],
-                                order=values["order"])
-    return (yield from task.train(args))
-
-
-def self_test_job(typer, text: str) -> dict:
-    """One real prediction: with the loaded n-gram model, or loading it if it is not there yet."""
-    if typer is None:
-        _, typer = load_job("kn", "kn")
-    from engine.typeahead.complete import TypeAhead
-    return TypeAhead(typer.predictor).predict(text)
-
-
 # -- widgets -------------------------------------------------------------------------------------
-class GhostEditor(QPlainTextEdit):
-    """A plain text editor that draws a grey completion after the cursor; Tab accepts it."""
-
-    def __init__(self, parent: Optional[QWidget] = None):
-        super().__init__(parent)
-        self._ghost = ""
-        self.setTabChangesFocus(False)
-
-    def set_ghost(self, text: str) -> None:
-        if text != self._ghost:
-            self._ghost = text
-            self.viewport().update()
-
-    def ghost(self) -> str:
-        return self._ghost
-
-    def accept_ghost(self) -> bool:
-        if not self._ghost:
-            return False
-        cursor = self.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(self._ghost + " ")
-        self.setTextCursor(cursor)
-        return True
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Tab and self._ghost and self._cursor_at_end():
-            self.accept_ghost()
-            return
-        if event.key() == Qt.Key.Key_Tab:
-            return                      # no tab characters in a type-ahead editor
-        super().keyPressEvent(event)
-
-    def _cursor_at_end(self) -> bool:
-        return self.textCursor().atEnd()
-
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if not self._ghost or not self._cursor_at_end() or self.document().isEmpty():
-            return                                  # (empty: the placeholder text is showing)
-        rect = self.cursorRect()
-        painter = QPainter(self.viewport())
-        painter.setFont(self.font())
-        painter.setPen(QColor(150, 150, 150))
-        painter.drawText(rect.right() + 1, rect.top() + self.fontMetrics().ascent(), self._ghost)
-        painter.end()
-
-
 class ModelColumn(QWidget):
     """One model's top-5 with probabilities and its latency for the last keystroke."""
 
