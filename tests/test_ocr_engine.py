@@ -232,3 +232,20 @@ def test_fast_decoding_layout_gives_the_training_layouts_scores():
         fast, fastest = model(x, g), loaded(x, g)          # channels-last input; and weights too
     slow = model(x, g).detach()                             # the training layout
     assert torch.allclose(fast, slow, atol=1e-5) and torch.allclose(fastest, slow, atol=1e-5)
+
+
+def test_error_kind_tells_misread_from_missegmented_from_unreadable():
+    """Two segments; spans (0,1) '1', (1,2) '7', (0,2) '4'. The reading is "17"."""
+    import types
+    from engine import lattice
+    cands = types.SimpleNamespace(spans=[(0, 1), (1, 2), (0, 2)], num_states=3)
+    logp = torch.full((3, NUM_CLASSES), -9.0)
+    logp[0, 1], logp[1, 7], logp[2, 4] = -0.1, -0.1, -1.0
+    logp[1, 9] = -3.0                          # '9' is a worse reading of the second segment
+    g = graph.build_graph(cands, logp)
+    score, path = lattice.viterbi(g)
+    reading = graph.Reading(graph.path_text(g, path), float(score), float("nan"), path, [], cands, logp, g, 0.0)
+    assert reading.amount == "17"
+    assert train.error_kind(reading, "19") == "recognition"       # same two spans, one misread
+    assert train.error_kind(reading, "4") == "segmentation"       # the truth needs the merged span
+    assert train.error_kind(reading, "123") == "no_path"          # 3 characters from 2 segments

@@ -1,7 +1,7 @@
 """Check-amount OCR tab: write an amount, watch it over-segmented, the lattice, Viterbi, and GTN.
 
 Each stroke re-reads the amount (interactive lane): the over-segmentation with its cuts, the
-lattice of candidate characters (every group of 1-3 consecutive segments, its thumbnail, best
+lattice of candidate characters (every group of 1-4 consecutive segments, its thumbnail, best
 label and log-probability), the Viterbi path in orange, and the top alternatives — click one to
 see its path. Typing the true amount shows the constrained graph (in green: every arc on some
 path that reads it), the GTN loss -log P(truth | image) and, per arc, the gradient of that loss

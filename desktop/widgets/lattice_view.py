@@ -2,10 +2,11 @@
 
 Nodes are the cuts between segments, left to right. An arc k→m is "segments k..m-1 form one
 character": one segment arcs run along the axis, two-segment arcs bow above it, three-segment arcs
-below, each with the thumbnail the CNN saw and its best label and log-probability. On top of that
-the tab can highlight a path (the Viterbi reading or a clicked alternative: thick, with the label
-that path reads), the constrained graph (arcs on some path that reads the typed amount, in green)
-and a per-arc number (the gradient of the GTN loss). The widget only draws what it is given.
+below, four-segment arcs higher above; each with the thumbnail the CNN saw and its best label and
+log-probability. On top of that the tab can highlight a path (the Viterbi reading or a clicked
+alternative: thick, with the label that path reads), the constrained graph (arcs on some path that
+reads the typed amount, in green) and a per-arc number (the gradient of the GTN loss).
+The widget only draws what it is given.
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class LatticeView(QWidget):
         margin, step, mid = self._geometry()
         x = lambda k: margin + k * step                                       # noqa: E731
         size = max(18.0, min(46.0, step * 0.72))
-        bow = {1: 0.0, 2: -self.height() * 0.30, 3: self.height() * 0.30}
+        bow = {1: 0.0, 2: -self.height() * 0.30, 3: self.height() * 0.30, 4: -self.height() * 0.44}
         font = QFont(self.font())
         font.setPointSizeF(max(9.0, size / 3.6))
         p.setFont(font)
@@ -116,13 +117,22 @@ class LatticeView(QWidget):
             p.drawRect(r)
             text = self._highlight.get(i) or self._labels[i]
             p.setPen(color if (on_path or ok) else self.palette().text().color())
-            p.drawText(QRectF(r.x() - 20, r.bottom(), r.width() + 40, size * 0.45),
-                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+            k, m = self._spans[i]
+            if m - k == 4:        # the top row: a label below would sit on the two-segment row's boxes
+                p.drawText(QRectF(r.right() + 3, r.y(), 80, r.height()),
+                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+            else:
+                p.drawText(QRectF(r.x() - 20, r.bottom(), r.width() + 40, size * 0.45),
+                           Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
             if i in self._numbers:
                 v = self._numbers[i]
                 p.setPen(QColor(214, 39, 40) if v > 0 else QColor(31, 119, 180))
-                p.drawText(QRectF(r.x() - 20, r.y() - size * 0.45, r.width() + 40, size * 0.45),
-                           Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, f"{v:+.2f}")
+                if m - k == 4:    # likewise: left of the box instead of above it
+                    p.drawText(QRectF(r.x() - 83, r.y(), 80, r.height()),
+                               Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{v:+.2f}")
+                else:
+                    p.drawText(QRectF(r.x() - 20, r.y() - size * 0.45, r.width() + 40, size * 0.45),
+                               Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, f"{v:+.2f}")
         self._rects = [rects[i][0] for i in range(len(self._spans))]
         p.setPen(QPen(self.palette().text().color(), 1.5))
         p.setBrush(self.palette().window())

@@ -27,7 +27,8 @@ from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.segment import Segmentation, amount_field, segment
 
-MAX_SPAN = 3                 # a character is made of at most 3 consecutive segments
+MAX_SPAN = 4                 # a character is made of at most 4 consecutive segments (a round
+                             # digit like "0" can be cut in 4: more cost little, fewer lose it)
 MAX_SPAN_WIDTH = 1.6         # × digit height: no character is wider
 
 

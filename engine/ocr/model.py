@@ -1,6 +1,6 @@
 """The recognizer: a LeNet-5 family CNN over one candidate character (LeCun et al. 1998).
 
-Input: a 28x28 size-normalized image of the ink of 1-3 consecutive segments (MNIST style: fit in
+Input: a 28x28 size-normalized image of the ink of 1-4 consecutive segments (MNIST style: fit in
 20x20, centred by centre of mass), plus 5 geometry numbers that normalization throws away but a
 reader needs — height / line height, vertical offset / line height, width / line height, so that
 a "." is not a "0" and a "," is not a "1"; and whether the left / right side of the span is a cut

@@ -7,7 +7,7 @@
        merged (a "5" whose bar is detached);
     4. inside every component wider than a narrow digit, candidate cuts at the minima of the
        vertical ink projection — liberal on purpose: cutting a digit into pieces costs nothing
-       (the lattice regroups up to 3 pieces), missing the cut between touching digits is fatal;
+       (the lattice regroups up to 4 pieces), missing the cut between touching digits is fatal;
     5. each cut starts at its column and bends, row by row, around strokes (cheapest path by
        dynamic programming): touching digits overlap, and a straight cut would slice one of them.
 The result lists the pieces left to right as boolean masks over the normalized field.

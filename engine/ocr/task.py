@@ -1,7 +1,8 @@
 """The `ocr` task: the CLI contract (train / eval / predict / bench) over engine/ocr.
 
     seqlab train ocr [--fields N --epochs N --gtn-steps N ...] [--out assets/models/ocr]
-    seqlab eval ocr --json      {"digit_accuracy", "amount_accuracy", "amount_accuracy_isolated_cnn", "n"}
+    seqlab eval ocr --json      {"digit_accuracy", "amount_accuracy", "amount_accuracy_isolated_cnn", "n",
+                                 "errors": {"recognition", "segmentation", "no_path"}, ...}
     seqlab predict ocr --json IMAGE...   {"amount", "score", "alternatives", "segments", "ms"}
     seqlab bench ocr --json     decode latency (p50/p95) for 6-digit amounts, by stage
 
@@ -105,7 +106,8 @@ class OcrTask:
                    "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
                    "touching_amount_accuracy": round(got["touching_accuracy"], 4),
                    "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
-                   "n": got["n"], "n_touching": got["n_touching"]}
+                   "n": got["n"], "n_touching": got["n_touching"],
+                   "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
         yield Progress(1, 1, message="saving")
         card = cards.ModelCard(
             task="ocr", name=args.name, arch="lenet5-gtn", config=dataclasses.asdict(gtn.config),
@@ -133,7 +135,8 @@ class OcrTask:
                 "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
                 "touching_amount_accuracy": round(got["touching_accuracy"], 4),
                 "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
-                "n": got["n"], "n_touching": got["n_touching"]}
+                "n": got["n"], "n_touching": got["n_touching"],
+                "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
 
     # -- predict --------------------------------------------------------------------------------
     def predict(self, args, inputs):

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine import lattice
 from engine.ocr import checks, data, graph
 from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
@@ -278,15 +279,34 @@ def test_fields(n: int, seed: int = 12345, touch_rate: float = 0.3) -> list:
     return [checks.make_field(rng, bank, touch_rate=touch_rate) for _ in range(n)]
 
 
+def error_kind(reading: graph.Reading, text: str) -> str:
+    """Why a reading is wrong: "no_path" (no segmentation of the ink can read `text`),
+    "segmentation" (the best path that reads `text` cuts the ink elsewhere than the Viterbi path)
+    or "recognition" (same cuts as the truth's best path, a character misread)."""
+    constrained = lattice.intersect(reading.graph, lattice.linear_chain(graph.text_labels(text)))
+    if constrained.num_arcs == 0:
+        return "no_path"
+    _, truth_path = lattice.viterbi(constrained)
+    n_lab = len(graph.CHARSET)
+    spans = lambda arcs: [reading.cands.spans[a // n_lab] for a in arcs]          # noqa: E731
+    same = spans(constrained.arc_map[truth_path].tolist()) == spans(reading.path)
+    return "recognition" if same else "segmentation"
+
+
 def amount_accuracy(model: LeNet, fields: list) -> dict:
+    """String accuracy on generated amounts, on the touching ones, and why the wrong ones are wrong."""
     right = right_touch = n_touch = 0
+    errors = {"recognition": 0, "segmentation": 0, "no_path": 0}
     for f in fields:
         try:
-            ok = graph.decode(model, f.image, n_alternatives=0, posterior=False).amount == f.text
+            reading = graph.decode(model, f.image, n_alternatives=0, posterior=False)
         except ValueError:
-            ok = False
+            reading = None
+        ok = reading is not None and reading.amount == f.text
+        if not ok:
+            errors[error_kind(reading, f.text) if reading is not None else "no_path"] += 1
         right += ok
         n_touch += f.touching
         right_touch += ok and f.touching
     return {"accuracy": right / len(fields), "touching_accuracy": right_touch / max(n_touch, 1),
-            "n": len(fields), "n_touching": n_touch}
+            "n": len(fields), "n_touching": n_touch, "errors": errors}
