@@ -14,14 +14,15 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygon
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
+from desktop.tabs.ocr_drawing import DEMO_AMOUNT, scripted_strokes, segmentation_pixmap
 from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
                                    train_job, train_step_job, truth_job)
 from desktop.widgets.drawing_canvas import DrawingCanvas
@@ -33,17 +34,6 @@ from engine.runtime import ModelSlot
 GTN, ISOLATED = "GTN-trained CNN", "isolated CNN only"
 N_LABELS = 12                    # arcs per span in the recognition graph (0-9 . ,)
 
-# Handwriting for demos and the self-test (no data needed): strokes in a unit box per character.
-GLYPHS = {
-    "1": [[(0.35, 0.2), (0.6, 0.03), (0.6, 0.97)]],
-    "2": [[(0.1, 0.25), (0.3, 0.04), (0.7, 0.04), (0.88, 0.25), (0.75, 0.5), (0.1, 0.96), (0.92, 0.96)]],
-    "5": [[(0.85, 0.04), (0.25, 0.04), (0.18, 0.45), (0.6, 0.38), (0.88, 0.6), (0.72, 0.92), (0.15, 0.9)]],
-    "7": [[(0.08, 0.05), (0.92, 0.05), (0.4, 0.97)]],
-    "0": [[(0.5 + 0.4 * np.cos(t), 0.5 + 0.47 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
-    ".": [[(0.2, 0.9), (0.25, 0.93)]],
-    ",": [[(0.45, 0.84), (0.5, 0.9), (0.42, 1.0), (0.2, 1.12)]],
-}
-DEMO_AMOUNT = "1,250.70"
 
 
 # -- the tab ------------------------------------------------------------------------------------
@@ -251,31 +241,7 @@ class Tab(DemoTab):
     def _draw_segmentation(self, path_spans: dict[int, str]) -> None:
         if self.reading is None:
             return
-        seg, cands = self.reading.cands.seg, self.reading.cands
-        h, w = seg.ink.shape
-        rgb = np.full((h, w, 3), 255, np.uint8)
-        palette = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (140, 86, 75),
-                   (227, 119, 194), (23, 190, 207), (188, 189, 34)]
-        for i, piece in enumerate(seg.segments):
-            ph, pw = piece.mask.shape
-            rgb[piece.y0:piece.y0 + ph, piece.x0:piece.x0 + pw][piece.mask] = palette[i % len(palette)]
-        scale = 3
-        img = QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        pix = QPixmap.fromImage(img).scaled(w * scale, h * scale)
-        p = QPainter(pix)
-        p.setPen(QPen(QColor(220, 0, 0), 2, Qt.PenStyle.DashLine))
-        for cut in seg.cuts:                          # (rows, 2) points (x, y): cuts bend around strokes
-            p.drawPolyline(QPolygon([QPoint(int(x) * scale, int(y) * scale) for x, y in cut]))
-        font = QFont(self.font())
-        font.setPointSizeF(14)
-        font.setBold(True)
-        p.setFont(font)
-        for span, label in path_spans.items():
-            x0, y0, x1, y1 = cands.boxes[span]
-            p.setPen(QPen(QColor(255, 127, 14), 3))
-            p.drawRect(x0 * scale, y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
-            p.drawText(x0 * scale + 2, max(16, y0 * scale - 2), label)
-        p.end()
+        pix = segmentation_pixmap(self.reading.cands, path_spans, self.font())
         target = self.segmentation.size()
         self.segmentation.setPixmap(pix.scaled(target, Qt.AspectRatioMode.KeepAspectRatio,
                                                Qt.TransformationMode.SmoothTransformation))
@@ -399,13 +365,8 @@ class Tab(DemoTab):
     def write(self, text: str) -> None:
         """Write `text` on the canvas with scripted strokes (demo and self-test, no data needed)."""
         self.canvas.clear()
-        x, size = 40.0, 140.0
-        for ch in text:
-            for stroke in GLYPHS.get(ch, []):
-                w = size * (0.3 if ch in ".," else 0.62)
-                pen = self.canvas.stroke_width * (1.8 if ch in ".," else 1.0)     # marks are blobs
-                self.canvas.add_stroke([(x + px * w, 50 + py * size) for px, py in stroke], pen)
-            x += size * (0.3 if ch in ".," else 0.8)
+        for points, pen in scripted_strokes(text, self.canvas.stroke_width):
+            self.canvas.add_stroke(points, pen)
 
     # -- DemoTab --------------------------------------------------------------------------------------
     def demo_input(self) -> None:
