@@ -101,21 +101,24 @@ def test_similarity_tree_splits_the_groups_first():
     assert sorted(sorted(leaves_under(parent, k)) for k in root_kids) == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
-@pytest.fixture(scope="module")
-def similarity_model(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hs")
+def train_grouped(tmp, loss: str):
+    """Train `loss` over a similarity tree on the grouped set through the pipeline (as the CLI
+    does): (model path, card)."""
     texts, ys = grouped()
     f = tmp / "grouped.txt"
     f.write_text("\n".join(f"__label__{y[0]} {t}" for t, y in zip(texts, ys)), encoding="utf-8")
-    gen = pipeline.train_model(pipeline.Options(data=str(f), name="grouped", loss="hs", hs_tree="similarity",
+    gen = pipeline.train_model(pipeline.Options(data=str(f), name="grouped", loss=loss, hs_tree="similarity",
                                                 epochs=5, bucket=2000, out=str(tmp / "m")))
     while True:
         try:
             next(gen)
         except StopIteration as stop:
-            card = stop.value
-            break
-    return tmp / "m" / "grouped", card
+            return tmp / "m" / "grouped", stop.value
+
+
+@pytest.fixture(scope="module")
+def similarity_model(tmp_path_factory):
+    return train_grouped(tmp_path_factory.mktemp("hs"), "hs")
 
 
 def test_similarity_tree_survives_save_and_load(similarity_model):

@@ -7,12 +7,11 @@ import torch
 
 from engine import cards
 from engine.classify import label_tree as lt
-from engine.classify import pipeline
 from engine.classify.compress import CompressConfig, compress
 from engine.classify.losses import create_loss, output_rows
 from engine.classify.model import FastText
 from engine.classify.trainer import Encoded
-from test_label_tree import grouped, random_sim
+from test_label_tree import grouped, random_sim, train_grouped
 
 
 def loss_and_data(C, seed=0, B=16, dim=7):
@@ -76,17 +75,7 @@ def test_bad_classes_are_refused():
 
 @pytest.fixture(scope="module")
 def two_level_model(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("hs2")
-    texts, ys = grouped()
-    f = tmp / "grouped.txt"
-    f.write_text("\n".join(f"__label__{y[0]} {t}" for t, y in zip(texts, ys)), encoding="utf-8")
-    gen = pipeline.train_model(pipeline.Options(data=str(f), name="grouped", loss="hs2", hs_tree="similarity",
-                                                epochs=5, bucket=2000, out=str(tmp / "m")))
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return tmp / "m" / "grouped", stop.value
+    return train_grouped(tmp_path_factory.mktemp("hs2"), "hs2")
 
 
 def test_classes_survive_save_and_load_and_are_used(two_level_model):

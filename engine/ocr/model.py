@@ -5,8 +5,9 @@ Input: a 28x28 size-normalized image of the ink of 1-4 consecutive segments (MNI
 reader needs — height / line height, vertical offset / line height, width / line height, so that
 a "." is not a "0" and a "," is not a "1"; and whether the left / right side of the span is a cut
 through ink, so that a stroke cut out of a "7" need not pass for a "1". Output: 13 scores, the 10
-digits, "." and ",", and NOT_A_CHAR for bad segments (a piece of a digit, two digits together), as in the 1998 paper's
-heuristic over-segmentation, where the recognizer must learn to say "this is not a character".
+digits, "." and ",", and NOT_A_CHAR for bad segments (a piece of a digit, two digits together),
+as in the 1998 paper's heuristic over-segmentation, where the recognizer must learn to say "this
+is not a character".
 """
 from __future__ import annotations
 

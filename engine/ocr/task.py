@@ -49,6 +49,21 @@ def load(name: str = MODEL_NAME) -> Recognizers:
     return _load_cached(str(path), cards.read_card(path).sha256)
 
 
+def held_out_metrics(gtn: LeNet, isolated: LeNet, n_amounts: int) -> dict:
+    """What the card records and `seqlab eval ocr` prints: both recognizers on the held-out
+    digits and on `n_amounts` held-out amounts (and why the wrong ones are wrong)."""
+    fields = train.test_fields(n_amounts)
+    got, iso = train.amount_accuracy(gtn, fields), train.amount_accuracy(isolated, fields)
+    return {"digit_accuracy": round(train.digit_accuracy(gtn)[0], 4),
+            "digit_accuracy_isolated_cnn": round(train.digit_accuracy(isolated)[0], 4),
+            "amount_accuracy": round(got["accuracy"], 4),
+            "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
+            "touching_amount_accuracy": round(got["touching_accuracy"], 4),
+            "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
+            "n": got["n"], "n_touching": got["n_touching"],
+            "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
+
+
 def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
     parts = ["seqlab train ocr"]
     for config, default in ((cfg, train.TrainConfig()), (net, LeNetConfig())):
@@ -97,17 +112,7 @@ class OcrTask:
         history: list = []                   # (GTN step, validation amount accuracy)
         gtn = (yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps else isolated
         yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
-        fields = train.test_fields(args.eval_amounts)
-        iso = train.amount_accuracy(isolated, fields)
-        got = train.amount_accuracy(gtn, fields)
-        metrics = {"digit_accuracy": round(train.digit_accuracy(gtn)[0], 4),
-                   "digit_accuracy_isolated_cnn": round(train.digit_accuracy(isolated)[0], 4),
-                   "amount_accuracy": round(got["accuracy"], 4),
-                   "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
-                   "touching_amount_accuracy": round(got["touching_accuracy"], 4),
-                   "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
-                   "n": got["n"], "n_touching": got["n_touching"],
-                   "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
+        metrics = held_out_metrics(gtn, isolated, args.eval_amounts)
         yield Progress(1, 1, message="saving")
         card = cards.ModelCard(
             task="ocr", name=args.name, arch="lenet5-gtn", config=dataclasses.asdict(gtn.config),
@@ -128,15 +133,7 @@ class OcrTask:
         r = load(args.model)
         if args.amounts < 1:
             raise ValueError("--amounts must be ≥ 1")
-        fields = train.test_fields(args.amounts)
-        got, iso = train.amount_accuracy(r.gtn, fields), train.amount_accuracy(r.isolated, fields)
-        return {"digit_accuracy": round(train.digit_accuracy(r.gtn)[0], 4),
-                "amount_accuracy": round(got["accuracy"], 4),
-                "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
-                "touching_amount_accuracy": round(got["touching_accuracy"], 4),
-                "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
-                "n": got["n"], "n_touching": got["n_touching"],
-                "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
+        return held_out_metrics(r.gtn, r.isolated, args.amounts)
 
     # -- predict --------------------------------------------------------------------------------
     def predict(self, args, inputs):

@@ -301,7 +301,7 @@ def amount_accuracy(model: LeNet, fields: list) -> dict:
         try:
             reading = graph.decode(model, f.image, n_alternatives=0, posterior=False)
         except ValueError:
-            reading = None
+            reading = None                   # nothing readable at all: counted as "no_path"
         ok = reading is not None and reading.amount == f.text
         if not ok:
             errors[error_kind(reading, f.text) if reading is not None else "no_path"] += 1
