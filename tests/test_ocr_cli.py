@@ -81,3 +81,22 @@ def test_eval_reproduces_the_card_and_bench_contract(capsys):
     assert cli.main(["bench", "ocr", "--json", "--n", "20"]) == 0
     bench = json.loads(capsys.readouterr().out)
     assert bench["decode"]["n"] == 20 and bench["decode"]["p95_ms"] > 0
+
+
+@needs_model
+def test_eval_on_validation_amounts_uses_training_digits(capsys):
+    from engine.ocr import task, train
+    assert cli.main(["eval", "ocr", "--json", "--validation", "12"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["split"].startswith("validation") and out["n"] == 12
+    # the amounts of train.val_fields with the validation seed (training digits), not the test ones
+    val = train.val_fields(12, seed=task.VALIDATION_SEED)
+    assert not {f.image.tobytes() for f in val} & {f.image.tobytes() for f in train.test_fields(12)}
+    direct = train.amount_accuracy(task.load().gtn, val)
+    assert out["amount_accuracy"] == round(direct["accuracy"], 4) and out["errors"] == direct["errors"]
+    # every wrong amount has one length verdict; accuracy per digit count over the lengths present
+    assert sum(out["wrong_length"].values()) == sum(out["errors"].values())
+    lengths = {str(sum(c.isdigit() for c in f.text)) for f in val}
+    assert set(out["by_digits"]) == lengths and all(0 <= a <= 1 for a in out["by_digits"].values())
+    assert cli.main(["eval", "ocr", "--json", "--validation", "-1"]) != 0
+    assert "--validation" in capsys.readouterr().err

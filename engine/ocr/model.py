@@ -7,7 +7,8 @@ a "." is not a "0" and a "," is not a "1"; and whether the left / right side of 
 through ink, so that a stroke cut out of a "7" need not pass for a "1". Output: 13 scores, the 10
 digits, "." and ",", and NOT_A_CHAR for bad segments (a piece of a digit, two digits together),
 as in the 1998 paper's heuristic over-segmentation, where the recognizer must learn to say "this
-is not a character".
+is not a character". Two measured options, off by default: batch norm, and a second input
+channel showing the span in its surroundings (LeNetConfig.context).
 """
 from __future__ import annotations
 
@@ -28,27 +29,42 @@ class LeNetConfig:
     c3: int = 50              # feature maps of the second 5x5 convolution (LeNet-5: 16)
     f5: int = 256             # hidden units of the fully connected layer (LeNet-5: 120)
     dropout: float = 0.25     # on the f5 layer, while training
+    batchnorm: int = 0        # 1: batch normalization after each convolution, its statistics
+                              # frozen during GTN training (docs/MODELS.md run 8a: better digits,
+                              # not better amounts)
+    context: int = 0          # 1: a second input channel, the span seen in its surroundings
+                              # (graph.ContextField: does the ink go on past the span's edges?)
 
 
 class LeNet(nn.Module):
     def __init__(self, config: LeNetConfig = LeNetConfig()):
         super().__init__()
         self.config = config
-        self.c1 = nn.Conv2d(1, config.c1, 5)                 # 28 → 24, pooled to 12
+        self.c1 = nn.Conv2d(2 if config.context else 1, config.c1, 5)   # 28 → 24, pooled to 12
         self.c3 = nn.Conv2d(config.c1, config.c3, 5)         # 12 → 8, pooled to 4
         self.f5 = nn.Linear(config.c3 * 4 * 4 + NUM_GEOMETRY, config.f5)
         self.out = nn.Linear(config.f5, NUM_CLASSES)
         self.drop = nn.Dropout(config.dropout)
+        self.bn1 = nn.BatchNorm2d(config.c1) if config.batchnorm else nn.Identity()
+        self.bn3 = nn.BatchNorm2d(config.c3) if config.batchnorm else nn.Identity()
+
+    def freeze_batchnorm(self) -> "LeNet":
+        """Keep the normalization statistics of pre-training (GTN steps see one amount's spans,
+        mostly pieces of digits: their batch statistics are not the data's)."""
+        for m in (self.bn1, self.bn3):
+            m.eval()
+        return self
 
     def forward(self, images: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
-        """images (B, 28, 28) in [0, 1] ink-high, geometry (B, 5) → log-probabilities (B, 13)."""
-        x = images.unsqueeze(1)                                  # (B, 1, 28, 28)
+        """images (B, 28, 28) in [0, 1] ink-high — (B, 2, 28, 28) with the context channel —,
+        geometry (B, 5) → log-probabilities (B, 13)."""
+        x = images.unsqueeze(1) if images.dim() == 3 else images  # (B, channels, 28, 28)
         if not torch.is_grad_enabled():
             # decoding: in channels-last layout torch's CPU max-pooling is ~5x faster; training
             # keeps the default layout, so that `seqlab train` reproduces its weights bit for bit
             x = x.contiguous(memory_format=torch.channels_last)
-        x = F.max_pool2d(F.relu(self.c1(x)), 2)                  # (B, c1, 12, 12)
-        x = F.max_pool2d(F.relu(self.c3(x)), 2)                  # (B, c3, 4, 4)
+        x = F.max_pool2d(F.relu(self.bn1(self.c1(x))), 2)        # (B, c1, 12, 12)
+        x = F.max_pool2d(F.relu(self.bn3(self.c3(x))), 2)        # (B, c3, 4, 4)
         x = torch.cat([x.contiguous().flatten(1), geometry], dim=1)   # (B, c3*16 + 5)
         x = self.drop(F.relu(self.f5(x)))
         return F.log_softmax(self.out(x), dim=1)

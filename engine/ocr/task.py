@@ -24,6 +24,7 @@ from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
 from engine.runtime import Progress
 
 MODEL_NAME = "amounts"
+VALIDATION_SEED = 4242        # `seqlab eval ocr --validation N`: amounts variants are chosen on
 
 
 @dataclasses.dataclass
@@ -61,7 +62,8 @@ def held_out_metrics(gtn: LeNet, isolated: LeNet, n_amounts: int) -> dict:
             "touching_amount_accuracy": round(got["touching_accuracy"], 4),
             "touching_amount_accuracy_isolated_cnn": round(iso["touching_accuracy"], 4),
             "n": got["n"], "n_touching": got["n_touching"],
-            "errors": got["errors"], "errors_isolated_cnn": iso["errors"]}
+            "errors": got["errors"], "errors_isolated_cnn": iso["errors"],
+            "wrong_length": got["wrong_length"], "by_digits": got["by_digits"]}
 
 
 def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
@@ -94,6 +96,9 @@ class OcrTask:
             parser.add_argument("--name", default=MODEL_NAME)
         if command == "eval":
             parser.add_argument("--amounts", type=int, default=500, help="held-out generated amounts")
+            parser.add_argument("--validation", type=int, default=0, metavar="N",
+                                help="instead: N amounts of *training* digits (seed 4242), the "
+                                     "figure training variants are compared on (the test split stays unseen)")
         if command == "predict":
             parser.add_argument("--alternatives", type=int, default=5)
         if command == "bench":
@@ -131,8 +136,14 @@ class OcrTask:
     # -- eval -----------------------------------------------------------------------------------
     def evaluate(self, args):
         r = load(args.model)
-        if args.amounts < 1:
-            raise ValueError("--amounts must be ≥ 1")
+        if args.amounts < 1 or args.validation < 0:
+            raise ValueError("--amounts must be ≥ 1 and --validation ≥ 0")
+        if args.validation:
+            got = train.amount_accuracy(r.gtn, train.val_fields(args.validation, seed=VALIDATION_SEED))
+            return {"split": "validation (training digits)", "amount_accuracy": round(got["accuracy"], 4),
+                    "touching_amount_accuracy": round(got["touching_accuracy"], 4),
+                    "n": got["n"], "n_touching": got["n_touching"], "errors": got["errors"],
+                    "wrong_length": got["wrong_length"], "by_digits": got["by_digits"]}
         return held_out_metrics(r.gtn, r.isolated, args.amounts)
 
     # -- predict --------------------------------------------------------------------------------
@@ -158,7 +169,7 @@ class OcrTask:
         fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
                                     touch_rate=0.3).image for _ in range(max(args.n, 4))]
         segs = [segment(f) for f in fields]
-        cands = [graph.candidates(s) for s in segs]
+        cands = [graph.candidates(s, context=bool(r.gtn.config.context)) for s in segs]
         with torch.no_grad():
             logps = [graph.score(r.gtn, c) for c in cands]
         graphs = [graph.build_graph(c, lp) for c, lp in zip(cands, logps)]

@@ -63,8 +63,34 @@ def elastic(img: np.ndarray, rng: np.random.Generator, alpha: float = 34.0, sigm
     return cv2.remap(img, xs + field[0], ys + field[1], cv2.INTER_LINEAR, borderValue=0)
 
 
-def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None) -> tuple[np.ndarray, tuple]:
-    """An MNIST digit through the same path as a span: binarize, crop, normalize (+ augmentation)."""
+def with_neighbours(mask: np.ndarray, rng: np.random.Generator, others: np.ndarray) -> tuple[np.ndarray, int]:
+    """`mask` (28x28 ink) on a line between random other digits, as in an amount: each side has a
+    neighbour 4 times in 5, 2 px into it to 6 px away; its ink shows in the context window (an
+    isolated digit alone in its window would teach the context channel a world without
+    neighbours). Returns the line's ink and the x where `mask` starts in it."""
+    line = np.zeros((28, 28 * 3), bool)
+    line[:, 28:56] = mask
+    cols = np.nonzero(mask.any(0))[0]
+    for side in (-1, 1):
+        if rng.random() < 0.2:
+            continue
+        other = others[int(rng.integers(len(others)))] > 100
+        ocols = np.nonzero(other.any(0))[0]
+        if len(ocols) == 0:
+            continue
+        gap = int(rng.integers(-2, 7))
+        # place the neighbour so that its ink's near edge lies `gap` px from the digit's ink
+        x = 28 + cols[0] - gap - ocols[-1] - 1 if side < 0 else 28 + cols[-1] + 1 + gap - ocols[0]
+        x0, x1 = max(x, 0), min(x + 28, line.shape[1])
+        line[:, x0:x1] |= other[:, x0 - x:x1 - x]
+    return line, 28
+
+
+def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None,
+                context: bool = False, others: Optional[np.ndarray] = None) -> tuple[np.ndarray, tuple]:
+    """An MNIST digit through the same path as a span: binarize, crop, normalize (+ augmentation);
+    `context`: (2, 28, 28) with the context window, the digit alone on its line, or (with `rng`
+    and `others`, digits to draw neighbours from) between neighbours."""
     img = img28.astype(np.float32)
     if rng is not None:
         if rng.random() < 0.5:
@@ -79,25 +105,35 @@ def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None) ->
         mask = cv2.dilate(mask.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
-        return np.zeros((28, 28), np.float32), (1.0, 0.0, 0.5, 0.0, 0.0)
+        return np.zeros((2, 28, 28) if context else (28, 28), np.float32), (1.0, 0.0, 0.5, 0.0, 0.0)
     crop = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     geo = (1.0, 0.0, crop.shape[1] / crop.shape[0], 0.0, 0.0)          # a whole digit: no cut sides
     if rng is not None:
         geo = (geo[0] * rng.uniform(0.9, 1.1), rng.uniform(-0.06, 0.06), *geo[2:])
-    return graph.normalize(crop), geo
+    image = graph.normalize(crop)
+    if not context:
+        return image, geo
+    h = crop.shape[0] / geo[0]                                        # the line height it implies
+    line_y = (ys.min() + ys.max() + 1) / 2 - geo[1] * h
+    line, x_at = (with_neighbours(mask, rng, others) if rng is not None and others is not None
+                  else (mask, 0))
+    box = (x_at + xs.min(), ys.min(), x_at + xs.max() + 1, ys.max() + 1)
+    return np.stack([image, graph.ContextField(line, h, line_y).window(crop, box)]), geo
 
 
-def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3) -> Iterator[tuple]:
-    """(images uint8 (k,28,28), geometry (k,NUM_GEOMETRY), targets (k,)) of the spans of n generated amounts."""
+def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3,
+                context: bool = False) -> Iterator[tuple]:
+    """(images uint8 (k,28,28) — (k,2,28,28) with `context` —, geometry (k,NUM_GEOMETRY), targets (k,))
+    of the spans of n generated amounts."""
     bank = checks.DigitBank(split)
     rng = np.random.default_rng(seed)
     for _ in range(n):
         f = checks.make_field(rng, bank, touch_rate=touch_rate)
         try:
-            cands = graph.candidates(segment(f.image, f.owner))
+            cands = graph.candidates(segment(f.image, f.owner), context)
         except ValueError:
             continue
-        yield ((cands.images * 255).round().astype(np.uint8), cands.geometry,
+        yield ((cands.inputs(context) * 255).round().astype(np.uint8), cands.geometry,
                np.asarray(graph.span_targets(cands, f.text)))
 
 
@@ -113,9 +149,10 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = model or LeNet(config)
+    context = bool(model.config.context)
     x_digits, y_digits = data.load("train")
     imgs, geos, tgts = [], [], []
-    for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1)):
+    for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1, context=context)):
         imgs.append(im); geos.append(ge); tgts.append(tg)
         if i % 100 == 0:
             yield Progress(i, cfg.fields, message="cutting generated amounts into spans")
@@ -128,7 +165,7 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
     step = 0
     for epoch in range(cfg.epochs):
         # fresh augmentation of every digit, and a fresh draw of spans, each epoch
-        dig = [mnist_input(img, rng) for img in x_digits]
+        dig = [mnist_input(img, rng, context, x_digits) for img in x_digits]
         pick = rng.choice(len(span_y), n_spans, replace=False)
         X = np.concatenate([np.stack([d[0] for d in dig]), span_x[pick].astype(np.float32) / 255])
         G = np.concatenate([np.asarray([d[1] for d in dig], np.float32), span_g[pick]])
@@ -155,7 +192,7 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 
 def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
     """-log P(text | image) through the lattice; None when no path reads `text`."""
-    cands = graph.candidates(segment(image))
+    cands = graph.candidates(segment(image), context=bool(model.config.context))
     logp = graph.score(model, cands)
     loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
     return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
@@ -167,7 +204,7 @@ def anchor_loss(model: LeNet, cfg: TrainConfig, rng, digits: tuple, spans: Optio
     if cfg.gtn_digits:
         x, y = digits
         pick = rng.integers(0, len(y), cfg.gtn_digits)
-        dig = [mnist_input(x[i], rng) for i in pick]
+        dig = [mnist_input(x[i], rng, bool(model.config.context), x) for i in pick]
         images.append(np.stack([d[0] for d in dig]))
         geometry.append(np.asarray([d[1] for d in dig], np.float32))
         targets.append(y[pick])
@@ -204,7 +241,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
     val = val_fields(cfg.gtn_val) if cfg.gtn_val else []
     spans = None
     if cfg.gtn_spans:
-        banks = list(field_spans(400, "train", cfg.seed + 3))
+        banks = list(field_spans(400, "train", cfg.seed + 3, context=bool(model.config.context)))
         spans = tuple(np.concatenate(parts) for parts in zip(*banks))       # images, geometry, targets
     history = history if history is not None else []
     best = (amount_accuracy(model, val)["accuracy"], 0, eval_copy(model)) if val else None
@@ -212,7 +249,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
         history.append((0, best[0]))
     recent = []
     for step in range(1, cfg.gtn_steps + 1):
-        model.train()
+        model.train().freeze_batchnorm()
         losses = []
         for _ in range(cfg.gtn_batch):
             f = checks.make_field(rng, bank, touch_rate=cfg.gtn_touch_rate)
@@ -245,7 +282,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
 
 def train_on_example(model: LeNet, image: np.ndarray, text: str, lr: float = 1e-3) -> tuple:
     """One GTN step on one image (the tab's "train on this"): (new model, loss before, after)."""
-    model = copy.deepcopy(model).train()
+    model = copy.deepcopy(model).train().freeze_batchnorm()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss, _ = gtn_example_loss(model, image, text)
     if loss is None:
@@ -264,7 +301,7 @@ def train_on_example(model: LeNet, image: np.ndarray, text: str, lr: float = 1e-
 def digit_accuracy(model: LeNet) -> tuple[float, int]:
     """Held-out MNIST digits, argmax over the 10 digit classes."""
     x, y = data.load("test")
-    inputs = [mnist_input(img) for img in x]
+    inputs = [mnist_input(img, context=bool(model.config.context)) for img in x]
     with torch.no_grad():
         logp = model.eval()(torch.from_numpy(np.stack([i[0] for i in inputs])),
                             torch.tensor([i[1] for i in inputs], dtype=torch.float32))
@@ -294,9 +331,13 @@ def error_kind(reading: graph.Reading, text: str) -> str:
 
 
 def amount_accuracy(model: LeNet, fields: list) -> dict:
-    """String accuracy on generated amounts, on the touching ones, and why the wrong ones are wrong."""
+    """String accuracy on generated amounts, on the touching ones, by number of digits, why the
+    wrong ones are wrong, and whether they read more characters than written (pieces of a digit
+    read as characters), fewer (digits merged) or as many (misreads)."""
     right = right_touch = n_touch = 0
     errors = {"recognition": 0, "segmentation": 0, "no_path": 0}
+    length = {"longer": 0, "shorter": 0, "same": 0}
+    by_digits: dict = {}
     for f in fields:
         try:
             reading = graph.decode(model, f.image, n_alternatives=0, posterior=False)
@@ -305,8 +346,14 @@ def amount_accuracy(model: LeNet, fields: list) -> dict:
         ok = reading is not None and reading.amount == f.text
         if not ok:
             errors[error_kind(reading, f.text) if reading is not None else "no_path"] += 1
+            got = len(reading.amount) if reading is not None else 0
+            length["longer" if got > len(f.text) else "shorter" if got < len(f.text) else "same"] += 1
         right += ok
         n_touch += f.touching
         right_touch += ok and f.touching
+        tally = by_digits.setdefault(str(sum(c.isdigit() for c in f.text)), [0, 0])
+        tally[0] += ok
+        tally[1] += 1
     return {"accuracy": right / len(fields), "touching_accuracy": right_touch / max(n_touch, 1),
-            "n": len(fields), "n_touching": n_touch, "errors": errors}
+            "n": len(fields), "n_touching": n_touch, "errors": errors, "wrong_length": length,
+            "by_digits": {k: round(r / n, 4) for k, (r, n) in sorted(by_digits.items())}}
