@@ -329,7 +329,8 @@ class Tab(DemoTab):
             self.read()
 
     def _on_train_done(self, card) -> None:
-        self.panel.finished(f"saved {card.name}: " + ", ".join(f"{k} {v}" for k, v in card.metrics.items()))
+        self.panel.finished(f"saved {card.name}: " + ", ".join(f"{k} {v}" for k, v in card.metrics.items()
+                                                               if not isinstance(v, dict)))  # the figures, not the breakdowns
         self.submit("load", load_job, card.name, lane="background", on_done=self._on_models,
                     on_error=self._on_load_error)
 
