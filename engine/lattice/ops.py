@@ -91,35 +91,41 @@ def viterbi(g: Acceptor) -> tuple[torch.Tensor, Optional[list[int]]]:
 
 
 def nbest(g: Acceptor, n: int) -> list[tuple[float, list[int]]]:
-    """The n best accepting paths as (score, arc indices), best first (distinct paths)."""
+    """The n best accepting paths as (score, arc indices), best first (distinct paths).
+
+    Every state keeps its n best partial paths in fixed (n,) rows padded with -inf, so that the
+    candidates of a state — each incoming arc after each partial path at its source — are one
+    (arcs, n) sum and one partial sort, whatever the number of sources (one numpy call per
+    source was most of the decoding time of an OCR lattice)."""
+    if n < 1:
+        return []
     w = g.weight.detach().double().cpu().numpy()
-    src = g.src.numpy()
-    # per state: the n best partial paths reaching it, as parallel arrays
-    # (score, last arc (-1 at the start), rank of the path it extends at that arc's source)
-    score = [np.empty(0)] * g.num_states
-    arc = [np.empty(0, np.int64)] * g.num_states
-    rank = [np.empty(0, np.int64)] * g.num_states
-    score[0], arc[0], rank[0] = np.zeros(1), np.full(1, -1), np.full(1, -1)
-    for s, groups in enumerate(_incoming_by_source(g)):
-        if s == 0 or not groups:
+    src, dst = g.src.numpy(), g.dst.numpy()
+    S = g.num_states
+    # per state, row r = its r-th best partial path: score, last arc (-1 at the start), and the
+    # rank of the partial path it extends at that arc's source
+    score = np.full((S, n), -np.inf)
+    arc = np.full((S, n), -1, np.int64)
+    rank = np.full((S, n), -1, np.int64)
+    score[0, 0] = 0.0
+    order = np.argsort(dst, kind="stable")                        # arcs grouped by destination
+    bounds = np.searchsorted(dst[order], np.arange(S + 1))
+    for s in range(1, S):
+        into = order[bounds[s]:bounds[s + 1]]
+        if len(into) == 0:
             continue
-        cs, ca, cr = [], [], []
-        for u, arcs in groups:
-            a = arcs.numpy()
-            k = len(score[u])
-            cs.append((score[u][:, None] + w[a][None, :]).ravel())      # (k * len(a),)
-            ca.append(np.tile(a, k))
-            cr.append(np.repeat(np.arange(k), len(a)))
-        cs, ca, cr = np.concatenate(cs), np.concatenate(ca), np.concatenate(cr)
-        top = np.argsort(-cs, kind="stable")[:n]
-        score[s], arc[s], rank[s] = cs[top], ca[top], cr[top]
-    ends = [(score[f][r], f, r) for f in g.finals for r in range(len(score[f]))]
+        cand = (score[src[into]] + w[into, None]).ravel()          # (len(into) * n,)
+        k = min(n, cand.size)
+        top = np.argpartition(-cand, k - 1)[:k] if cand.size > k else np.arange(cand.size)
+        top = top[np.argsort(-cand[top], kind="stable")]
+        score[s, :k], arc[s, :k], rank[s, :k] = cand[top], into[top // n], top % n
+    ends = [(score[f, r], f, r) for f in g.finals for r in range(n) if score[f, r] > -np.inf]
     out = []
     for sc, state, r in heapq.nlargest(n, ends, key=lambda e: e[0]):
         path = []
-        while arc[state][r] >= 0:
-            a = int(arc[state][r])
+        while arc[state, r] >= 0:
+            a = int(arc[state, r])
             path.append(a)
-            state, r = int(src[a]), int(rank[state][r])
+            state, r = int(src[a]), int(rank[state, r])
         out.append((float(sc), path[::-1]))
     return out
