@@ -86,8 +86,10 @@ def _components(ink: np.ndarray):
     return n, labels, stats
 
 
-def estimate_height(ink: np.ndarray) -> float:
-    n, _, stats = _components(ink)
+def estimate_height(ink: np.ndarray, components: Optional[tuple] = None) -> float:
+    """Digit height: the median height of the big components (`components`: _components(ink),
+    when the caller has them already)."""
+    n, _, stats = components if components is not None else _components(ink)
     if n <= 1:
         raise NoInk("draw an amount")
     areas, heights = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
@@ -225,7 +227,7 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
     ink, owner, _ = deslant(ink, owner)
 
     n, labels, stats = _components(ink)
-    H = estimate_height(ink)
+    H = estimate_height(ink, (n, labels, stats))
     comps = [c for c in range(1, n) if stats[c, cv2.CC_STAT_AREA] >= 6]      # specks of dust out
     if not comps:
         raise NoInk("draw an amount")
