@@ -249,3 +249,16 @@ def test_error_kind_tells_misread_from_missegmented_from_unreadable():
     assert train.error_kind(reading, "19") == "recognition"       # same two spans, one misread
     assert train.error_kind(reading, "4") == "segmentation"       # the truth needs the merged span
     assert train.error_kind(reading, "123") == "no_path"          # 3 characters from 2 segments
+
+
+def test_generator_fits_glyphs_wider_than_its_canvas_estimate():
+    # a flat, wide "digit" scaled to digit height is far wider than the 60 px per character the
+    # canvas starts with: the canvas must grow (a GTN training once died on such a draw)
+    class WideBank:
+        def sample(self, digit, rng):
+            img = np.zeros((28, 28), np.uint8)
+            img[12:17, :] = 255
+            return img
+    f = checks.make_field(np.random.default_rng(0), WideBank(), text="7777", touching=False)
+    assert f.image.shape == f.owner.shape and f.image.shape[1] > 16 + 60 * 4
+    assert set(np.unique(f.owner)) == {-1, 0, 1, 2, 3}

@@ -140,6 +140,10 @@ def make_field(rng: np.random.Generator, bank: DigitBank, text: Optional[str] = 
                 x -= 1
         elif i > 0:
             x += int(rng.integers(3, 11)) if ch.isdigit() and text[i - 1].isdigit() else int(rng.integers(2, 6))
+        if x + gw + 8 > ink.shape[1]:          # a wide, slanted glyph: grow the canvas to the right
+            more = x + gw + 8 - ink.shape[1] + 60
+            ink = np.pad(ink, ((0, 0), (0, more)))
+            owner = np.pad(owner, ((0, 0), (0, more)), constant_values=-1)
         region = ink[y:y + gh, x:x + gw]
         mine = glyph > region
         owner[y:y + gh, x:x + gw][mine & (glyph > 60)] = i
