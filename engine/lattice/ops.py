@@ -96,7 +96,7 @@ def nbest(g: Acceptor, n: int) -> list[tuple[float, list[int]]]:
     Every state keeps its n best partial paths in fixed (n,) rows padded with -inf, so that the
     candidates of a state — each incoming arc after each partial path at its source — are one
     (arcs, n) sum and one partial sort, whatever the number of sources (one numpy call per
-    source was most of the decoding time of an OCR lattice)."""
+    source was most of this function's time on an OCR lattice)."""
     if n < 1:
         return []
     w = g.weight.detach().double().cpu().numpy()

@@ -140,7 +140,8 @@ def make_field(rng: np.random.Generator, bank: DigitBank, text: Optional[str] = 
                 x -= 1
         elif i > 0:
             x += int(rng.integers(3, 11)) if ch.isdigit() and text[i - 1].isdigit() else int(rng.integers(2, 6))
-        if x + gw + 8 > ink.shape[1]:          # a wide, slanted glyph: grow the canvas to the right
+        if x + gw > ink.shape[1]:              # a wide, slanted glyph: grow the canvas to the right
+            # (only when the glyph would not fit: every field that fitted comes out as it always did)
             more = x + gw + 8 - ink.shape[1] + 60
             ink = np.pad(ink, ((0, 0), (0, more)))
             owner = np.pad(owner, ((0, 0), (0, more)), constant_values=-1)
