@@ -262,3 +262,17 @@ def test_generator_fits_glyphs_wider_than_its_canvas_estimate():
     f = checks.make_field(np.random.default_rng(0), WideBank(), text="7777", touching=False)
     assert f.image.shape == f.owner.shape and f.image.shape[1] > 16 + 60 * 4
     assert set(np.unique(f.owner)) == {-1, 0, 1, 2, 3}
+
+
+def test_training_amounts_can_have_elastically_distorted_digits():
+    """`--field-elastic`: off, a bank draws exactly what it always drew (so seeded amounts and the
+    default training are unchanged); on, the same draws give other shapes of the same digits."""
+    plain, off = checks.DigitBank("train"), checks.DigitBank("train", train.field_distortion(0.0))
+    a = checks.make_field(np.random.default_rng(5), plain, text="3,507")
+    b = checks.make_field(np.random.default_rng(5), off, text="3,507")
+    assert np.array_equal(a.image, b.image) and off.distort is None
+    warped = checks.DigitBank("train", train.field_distortion(1.0))
+    c = checks.make_field(np.random.default_rng(5), warped, text="3,507", noise=False)
+    d = checks.make_field(np.random.default_rng(5), plain, text="3,507", noise=False)
+    assert c.text == d.text and not np.array_equal(c.image, d.image)
+    assert set(np.unique(c.owner)) == {-1, 0, 1, 2, 3, 4}         # every character still drew ink

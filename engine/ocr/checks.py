@@ -15,7 +15,7 @@ line, the courtesy-amount box, the legal-amount line, signature and a MICR-like 
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -51,15 +51,19 @@ def random_amount(rng: np.random.Generator) -> str:
 
 
 class DigitBank:
-    """Digit images of one split, by class."""
+    """Digit images of one split, by class. `distort(img28, rng) -> img28`, when given, changes
+    each drawn digit (training only: a new hand for an old digit; the held-out and validation
+    amounts never use it, and without it the random draws are exactly as before)."""
 
-    def __init__(self, split: str):
+    def __init__(self, split: str, distort: Optional[Callable] = None):
         x, y = data.load(split)
         self.by_class = [x[y == d] for d in range(10)]
+        self.distort = distort
 
     def sample(self, digit: int, rng: np.random.Generator) -> np.ndarray:
         imgs = self.by_class[digit]
-        return imgs[int(rng.integers(len(imgs)))]
+        img = imgs[int(rng.integers(len(imgs)))]
+        return self.distort(img, rng) if self.distort is not None else img
 
 
 def _crop(img: np.ndarray, thresh: int = 40) -> np.ndarray:

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from engine import cards, paths
-from engine.ocr import data, graph, images, train
+from engine.ocr import data, diagnose, graph, images, train
 from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
 from engine.runtime import Progress
 
@@ -99,6 +99,10 @@ class OcrTask:
             parser.add_argument("--validation", type=int, default=0, metavar="N",
                                 help="instead: N amounts of *training* digits (seed 4242), the "
                                      "figure training variants are compared on (the test split stays unseen)")
+            parser.add_argument("--diagnose", action="store_true",
+                                help="where the errors come from: accuracy with the right cuts "
+                                     "given (oracle segmentation), its character errors by span "
+                                     "sides, and how often the cuts allow a clean reading")
         if command == "predict":
             parser.add_argument("--alternatives", type=int, default=5)
         if command == "bench":
@@ -138,6 +142,11 @@ class OcrTask:
         r = load(args.model)
         if args.amounts < 1 or args.validation < 0:
             raise ValueError("--amounts must be ≥ 1 and --validation ≥ 0")
+        if args.diagnose:
+            fields = (train.val_fields(args.validation, seed=VALIDATION_SEED) if args.validation
+                      else train.test_fields(args.amounts))
+            return {"split": "validation (training digits)" if args.validation else "test",
+                    **diagnose.diagnose(r.gtn, fields)}
         if args.validation:
             got = train.amount_accuracy(r.gtn, train.val_fields(args.validation, seed=VALIDATION_SEED))
             return {"split": "validation (training digits)", "amount_accuracy": round(got["accuracy"], 4),

@@ -49,6 +49,9 @@ class TrainConfig:
     gtn_val: int = 500            # amounts of *training* digits (never the test split) scored every
                                   # gtn_eval_every steps; the best checkpoint is kept (0: the last)
     gtn_eval_every: int = 100
+    field_elastic: float = 0.0    # share of the digits in generated *training* amounts (pre-training
+                                  # spans and GTN amounts) given an elastic distortion, as isolated
+                                  # pre-training digits get (0: the amounts' digits as drawn)
     seed: int = 0
 
 
@@ -121,11 +124,18 @@ def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None,
     return np.stack([image, graph.ContextField(line, h, line_y).window(crop, box)]), geo
 
 
+def field_distortion(share: float):
+    """`checks.DigitBank`'s distort for training amounts: elastic on `share` of the digits."""
+    if share <= 0:
+        return None
+    return lambda img, rng: elastic(img.astype(np.float32), rng) if rng.random() < share else img
+
+
 def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3,
-                context: bool = False) -> Iterator[tuple]:
+                context: bool = False, elastic_share: float = 0.0) -> Iterator[tuple]:
     """(images uint8 (k,28,28) — (k,2,28,28) with `context` —, geometry (k,NUM_GEOMETRY), targets (k,))
     of the spans of n generated amounts."""
-    bank = checks.DigitBank(split)
+    bank = checks.DigitBank(split, field_distortion(elastic_share))
     rng = np.random.default_rng(seed)
     for _ in range(n):
         f = checks.make_field(rng, bank, touch_rate=touch_rate)
@@ -152,7 +162,8 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
     context = bool(model.config.context)
     x_digits, y_digits = data.load("train")
     imgs, geos, tgts = [], [], []
-    for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1, context=context)):
+    for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1, context=context,
+                                                              elastic_share=cfg.field_elastic)):
         imgs.append(im); geos.append(ge); tgts.append(tg)
         if i % 100 == 0:
             yield Progress(i, cfg.fields, message="cutting generated amounts into spans")
@@ -234,14 +245,15 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
     are appended to `history`."""
     model = copy.deepcopy(model)
     torch.manual_seed(cfg.seed)
-    bank = checks.DigitBank("train")
+    bank = checks.DigitBank("train", field_distortion(cfg.field_elastic))
     x_digits, y_digits = data.load("train")
     rng = np.random.default_rng(cfg.seed + 2)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.gtn_lr)
     val = val_fields(cfg.gtn_val) if cfg.gtn_val else []
     spans = None
     if cfg.gtn_spans:
-        banks = list(field_spans(400, "train", cfg.seed + 3, context=bool(model.config.context)))
+        banks = list(field_spans(400, "train", cfg.seed + 3, context=bool(model.config.context),
+                                 elastic_share=cfg.field_elastic))
         spans = tuple(np.concatenate(parts) for parts in zip(*banks))       # images, geometry, targets
     history = history if history is not None else []
     best = (amount_accuracy(model, val)["accuracy"], 0, eval_copy(model)) if val else None

@@ -1,0 +1,98 @@
+"""Where amount errors come from: `seqlab eval ocr --diagnose` (docs/MODELS.md, Check OCR).
+
+Two measurements on generated amounts, whose ground truth says which character drew each pixel:
+
+* **Oracle segmentation.** Give the recognizer the right cuts — the best path of the lattice
+  intersected with the true amount — and read each of its spans by the CNN's top character.
+  The amount accuracy this gives is what a perfect choice of cuts would reach with this CNN, and
+  the character errors split by whether the span's sides are cuts through ink (touching digits)
+  or gaps between components show which spans the CNN misreads.
+* **Clean path (no model).** Does the over-segmentation offer, for every character, a span that
+  is that character: ≥ 80% of the span's ink drawn by it, and ≥ 75% of its ink in the span?
+  (pixels drawn by no character — blur, noise — are not counted, unlike the pre-training labels
+  of graph.span_targets). An amount without such a path can only be read from spans that hold
+  pieces of its neighbours, or lack pieces of itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine import lattice
+from engine.ocr import graph
+from engine.ocr.model import LeNet
+from engine.ocr.segment import segment
+
+SIDES = {(0, 0): "gaps", (1, 0): "cut_left", (0, 1): "cut_right", (1, 1): "cut_both"}
+
+
+def oracle_spans(reading: graph.Reading, text: str) -> list:
+    """Span indices of the best path that reads `text` (empty when none does)."""
+    constrained = lattice.intersect(reading.graph, lattice.linear_chain(graph.text_labels(text)))
+    if constrained.num_arcs == 0:
+        return []
+    _, path = lattice.viterbi(constrained)
+    return [a // len(graph.CHARSET) for a in constrained.arc_map[path].tolist()]
+
+
+def span_truth(cands: graph.Candidates, text: str) -> list:
+    """Each span's character id when it is one character cleanly (see the module doc), else -1."""
+    seg, owner = cands.seg, cands.seg.owner
+    ink_of = np.bincount(owner[seg.ink & (owner >= 0)].ravel(), minlength=len(text))
+    out = []
+    for (k, m), (x0, y0, x1, y1) in zip(cands.spans, cands.boxes):
+        crop, _ = seg.union(k, m)
+        own = owner[y0:y1, x0:x1][crop]
+        own = own[own >= 0]
+        if len(own) == 0:
+            out.append(-1)
+            continue
+        counts = np.bincount(own, minlength=len(text))
+        c = int(counts.argmax())
+        clean = counts[c] >= 0.8 * len(own) and counts[c] >= 0.75 * ink_of[c]
+        out.append(graph.CHARSET.index(text[c]) if clean else -1)
+    return out
+
+
+def clean_path_exists(cands: graph.Candidates, text: str) -> bool:
+    """A left-to-right path of clean spans that reads `text` (dynamic programming over states)."""
+    truth = graph.text_labels(text)
+    reach = np.zeros((cands.num_states, len(truth) + 1), bool)
+    reach[0, 0] = True
+    for (k, m), label in sorted(zip(cands.spans, span_truth(cands, text))):
+        for j in np.nonzero(reach[k, :-1])[0]:     # spans sorted by start: reach[k] is final here
+            if label == truth[j]:
+                reach[m, j + 1] = True
+    return bool(reach[-1, -1])
+
+
+def diagnose(model: LeNet, fields: list) -> dict:
+    """Viterbi vs oracle-segmentation accuracy, the oracle's character errors by span sides, and
+    the clean-path rate, overall and on touching amounts."""
+    n = len(fields)
+    viterbi = oracle = clean = clean_touch = n_touch = 0
+    chars = {name: [0, 0] for name in SIDES.values()}           # [errors, spans]
+    for f in fields:
+        seg = segment(f.image, f.owner)
+        reading = graph.decode(model, f.image, n_alternatives=0, seg=seg, posterior=False)
+        viterbi += reading.amount == f.text
+        n_touch += f.touching
+        has_clean = clean_path_exists(reading.cands, f.text)
+        clean += has_clean
+        clean_touch += has_clean and f.touching
+        spans = oracle_spans(reading, f.text)
+        if not spans:
+            continue
+        read = reading.logp[spans, :len(graph.CHARSET)].argmax(1).tolist()
+        truth = graph.text_labels(f.text)
+        oracle += read == truth
+        for s, got, want in zip(spans, read, truth):
+            g = reading.cands.geometry[s]
+            tally = chars[SIDES[(int(g[3]), int(g[4]))]]
+            tally[0] += got != want
+            tally[1] += 1
+    return {"n": n, "n_touching": n_touch, "viterbi_accuracy": round(viterbi / n, 4),
+            "oracle_segmentation_accuracy": round(oracle / n, 4),
+            "oracle_char_error_by_span_sides": {k: {"errors": e, "spans": s, "rate": round(e / max(s, 1), 4)}
+                                                for k, (e, s) in chars.items()},
+            "clean_path_rate": round(clean / n, 4),
+            "clean_path_rate_touching": round(clean_touch / max(n_touch, 1), 4)}
