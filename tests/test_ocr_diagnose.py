@@ -2,7 +2,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from engine import cli
 from engine.ocr import checks, diagnose, graph, train
@@ -44,7 +43,7 @@ def test_diagnose_counts_add_up(capsys):
     assert out["n"] == 15
     assert out["viterbi_accuracy"] == round(train.amount_accuracy(task.load().gtn, fields)["accuracy"], 4)
     # one oracle span per character of every amount that some path reads
-    readable = [f for f in fields if f.text and diagnose.oracle_spans(
+    readable = [f for f in fields if f.text and graph.truth_spans(
         graph.decode(task.load().gtn, f.image, n_alternatives=0, posterior=False), f.text)]
     spans = sum(v["spans"] for v in out["oracle_char_error_by_span_sides"].values())
     assert spans == sum(len(f.text) for f in readable)

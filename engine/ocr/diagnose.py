@@ -4,7 +4,7 @@ Two measurements on generated amounts, whose ground truth says which character d
 
 * **Oracle segmentation.** Give the recognizer the right cuts — the best path of the lattice
   intersected with the true amount — and read each of its spans by the CNN's top character.
-  The amount accuracy this gives is what a perfect choice of cuts would reach with this CNN, and
+  The amount accuracy this gives is what this CNN reads when the cuts are chosen right, and
   the character errors split by whether the span's sides are cuts through ink (touching digits)
   or gaps between components show which spans the CNN misreads.
 * **Clean path (no model).** Does the over-segmentation offer, for every character, a span that
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import lattice
 from engine.ocr import graph
 from engine.ocr.model import LeNet
 from engine.ocr.segment import segment
@@ -25,30 +24,14 @@ from engine.ocr.segment import segment
 SIDES = {(0, 0): "gaps", (1, 0): "cut_left", (0, 1): "cut_right", (1, 1): "cut_both"}
 
 
-def oracle_spans(reading: graph.Reading, text: str) -> list:
-    """Span indices of the best path that reads `text` (empty when none does)."""
-    constrained = lattice.intersect(reading.graph, lattice.linear_chain(graph.text_labels(text)))
-    if constrained.num_arcs == 0:
-        return []
-    _, path = lattice.viterbi(constrained)
-    return [a // len(graph.CHARSET) for a in constrained.arc_map[path].tolist()]
-
-
 def span_truth(cands: graph.Candidates, text: str) -> list:
     """Each span's character id when it is one character cleanly (see the module doc), else -1."""
-    seg, owner = cands.seg, cands.seg.owner
-    ink_of = np.bincount(owner[seg.ink & (owner >= 0)].ravel(), minlength=len(text))
+    ink_of, per_span = graph.span_ink(cands, len(text))
     out = []
-    for (k, m), (x0, y0, x1, y1) in zip(cands.spans, cands.boxes):
-        crop, _ = seg.union(k, m)
-        own = owner[y0:y1, x0:x1][crop]
-        own = own[own >= 0]
-        if len(own) == 0:
-            out.append(-1)
-            continue
-        counts = np.bincount(own, minlength=len(text))
+    for counts, _ in per_span:                   # the owned ink only: blur and noise not counted
+        owned = counts.sum()
         c = int(counts.argmax())
-        clean = counts[c] >= 0.8 * len(own) and counts[c] >= 0.75 * ink_of[c]
+        clean = owned > 0 and counts[c] >= 0.8 * owned and counts[c] >= 0.75 * ink_of[c]
         out.append(graph.CHARSET.index(text[c]) if clean else -1)
     return out
 
@@ -79,7 +62,7 @@ def diagnose(model: LeNet, fields: list) -> dict:
         has_clean = clean_path_exists(reading.cands, f.text)
         clean += has_clean
         clean_touch += has_clean and f.touching
-        spans = oracle_spans(reading, f.text)
+        spans = graph.truth_spans(reading, f.text)
         if not spans:
             continue
         read = reading.logp[spans, :len(graph.CHARSET)].argmax(1).tolist()

@@ -66,7 +66,7 @@ class ContextField:
         self.top = int(round(center_y * s)) + 14                   # window top in `small` (28 - 14)
 
     def window(self, crop: np.ndarray, box: tuple) -> np.ndarray:
-        s, (x0, y0, x1, y1) = self.scale, box
+        s, (x0, y0, x1, _) = self.scale, box
         left = int(round((x0 + x1) / 2 * s)) + 14
         win = self.small[self.top:self.top + 28, left:left + 28].copy()
         span = cv2.resize(crop.astype(np.float32), (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))),
@@ -214,29 +214,48 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
                    (time.perf_counter() - t0) * 1000)
 
 
+def span_ink(cands: Candidates, n_chars: int) -> tuple[np.ndarray, list]:
+    """Who drew each span's ink, from the generator's owner map: the ink of each character in
+    the field (n_chars,), and per span (pixels drawn by each character (n_chars,), ink pixels in
+    the span, blur and noise drawn by no one included)."""
+    owner = cands.seg.owner
+    ink_of = np.bincount(owner[cands.seg.ink & (owner >= 0)].ravel(), minlength=n_chars)
+    per_span = []
+    for (k, m), (x0, y0, x1, y1) in zip(cands.spans, cands.boxes):
+        crop, _ = cands.seg.union(k, m)
+        own = owner[y0:y1, x0:x1][crop]
+        per_span.append((np.bincount(own[own >= 0], minlength=n_chars), int(crop.sum())))
+    return ink_of, per_span
+
+
 def span_targets(cands: Candidates, text: str) -> list[int]:
     """Ground-truth label of each span from the generator's owner map (heuristic pre-training):
     a span is character c when ≥ 80% of its ink is c's, it holds ≥ 75% of c's ink and < 40% of
     any other character's ink, else NOT_A_CHAR."""
-    owner = cands.seg.owner
-    ink_of = np.bincount(owner[cands.seg.ink & (owner >= 0)].ravel(), minlength=len(text))
+    ink_of, per_span = span_ink(cands, len(text))
     targets = []
-    for (k, m), (x0, y0, x1, y1) in zip(cands.spans, cands.boxes):
-        crop, _ = cands.seg.union(k, m)
-        own = owner[y0:y1, x0:x1][crop]
-        own = own[own >= 0]
-        if len(own) == 0:
+    for counts, pixels in per_span:
+        if counts.sum() == 0:
             targets.append(NOT_A_CHAR)
             continue
-        counts = np.bincount(own, minlength=len(text))
         c = int(counts.argmax())
         others = np.delete(counts / np.maximum(ink_of, 1), c)
         # c alone: most of c's ink, little else — and no other character (a small '.' next to
         # an '8' included) swallowed: the span must not hold 40% of anyone else's ink
-        ok = (counts[c] >= 0.8 * crop.sum() and counts[c] >= 0.75 * ink_of[c]
+        ok = (counts[c] >= 0.8 * pixels and counts[c] >= 0.75 * ink_of[c]
               and (others < 0.4).all())
         targets.append(CHARSET.index(text[c]) if ok else NOT_A_CHAR)
     return targets
+
+
+def truth_spans(reading: Reading, text: str) -> list[int]:
+    """Span indices of the best path that reads `text` (the cuts the truth prefers; empty when
+    no segmentation of the ink reads it)."""
+    constrained = lattice.intersect(reading.graph, lattice.linear_chain(text_labels(text)))
+    if constrained.num_arcs == 0:
+        return []
+    _, path = lattice.viterbi(constrained)
+    return [a // len(CHARSET) for a in constrained.arc_map[path].tolist()]
 
 
 @dataclasses.dataclass

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine import lattice
 from engine.ocr import checks, data, graph
 from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
@@ -332,13 +331,11 @@ def error_kind(reading: graph.Reading, text: str) -> str:
     """Why a reading is wrong: "no_path" (no segmentation of the ink can read `text`),
     "segmentation" (the best path that reads `text` cuts the ink elsewhere than the Viterbi path)
     or "recognition" (same cuts as the truth's best path, a character misread)."""
-    constrained = lattice.intersect(reading.graph, lattice.linear_chain(graph.text_labels(text)))
-    if constrained.num_arcs == 0:
+    truth = graph.truth_spans(reading, text)
+    if not truth:
         return "no_path"
-    _, truth_path = lattice.viterbi(constrained)
     n_lab = len(graph.CHARSET)
-    spans = lambda arcs: [reading.cands.spans[a // n_lab] for a in arcs]          # noqa: E731
-    same = spans(constrained.arc_map[truth_path].tolist()) == spans(reading.path)
+    same = [reading.cands.spans[s] for s in truth] == [reading.cands.spans[a // n_lab] for a in reading.path]
     return "recognition" if same else "segmentation"
 
 
