@@ -34,6 +34,33 @@ def test_two_digits_in_one_piece_have_no_clean_path():
     assert not diagnose.clean_path_exists(cands, "38")
 
 
+def test_true_cuts_separate_touching_digits():
+    rng, bank = np.random.default_rng(5), checks.DigitBank("train")
+    fields = [checks.make_field(rng, bank, text=t, touching=True) for t in ("386", "2047", "15", "9,960")]
+    cuts = 0
+    for f in fields:
+        cut = segment(f.image, f.owner, oracle_cuts=True)
+        cuts += len(cut.cuts)
+        assert diagnose.clean_path_exists(graph.candidates(cut), f.text), f.text
+        ok, pairs = diagnose.row_separable_pairs(cut, f.text)
+        assert pairs == sum(a.isdigit() and b.isdigit() for a, b in zip(f.text, f.text[1:])) and ok == pairs
+    assert cuts >= 2              # some touching digits merged into one component, and were cut
+    # without the owner map there is nothing to cut by: the ordinary segmenter runs
+    assert len(segment(fields[0].image, oracle_cuts=True).segments) == len(segment(fields[0].image).segments)
+
+
+def test_interleaved_rows_are_not_row_separable():
+    ink = np.zeros((3, 6), bool)
+    ink[:, 1:5] = True
+    owner = np.full((3, 6), -1, np.int16)
+    owner[:, 1:3], owner[:, 3:5] = 0, 1
+    owner[1, 4] = 0                                     # character 0 reaches past character 1
+    seg = Segmentation(ink, [], [], 3.0, 1.0, owner)
+    assert diagnose.row_separable_pairs(seg, "12") == (0, 1)
+    owner[1, 4] = 1
+    assert diagnose.row_separable_pairs(seg, "12") == (1, 1)
+
+
 @needs_model
 def test_diagnose_counts_add_up(capsys):
     assert cli.main(["eval", "ocr", "--json", "--diagnose", "--validation", "15"]) == 0
@@ -48,3 +75,5 @@ def test_diagnose_counts_add_up(capsys):
     spans = sum(v["spans"] for v in out["oracle_char_error_by_span_sides"].values())
     assert spans == sum(len(f.text) for f in readable)
     assert 0 <= out["clean_path_rate"] <= 1 and out["oracle_segmentation_accuracy"] <= 1
+    assert out["viterbi_by_touching"]["all"] == out["viterbi_accuracy"]
+    assert 0 <= out["true_cuts"]["viterbi_accuracy"]["all"] <= 1

@@ -222,16 +222,23 @@ def test_pieces_know_which_sides_are_cuts(bank):
     assert cands.geometry.shape[1] == 5 and cands.geometry[:, 3:].any()
 
 
-def test_fast_decoding_layout_gives_the_training_layouts_scores():
-    from engine.ocr.model import from_tensors, to_tensors
+@pytest.mark.parametrize("batchnorm", [0, 1])
+def test_fast_decoding_path_gives_the_training_paths_scores(batchnorm):
+    from engine.ocr.model import LeNetConfig, from_tensors, to_tensors
     torch.manual_seed(0)
-    model = LeNet().eval()
+    model = LeNet(LeNetConfig(batchnorm=batchnorm)).eval()
     loaded = from_tensors(to_tensors(model, half=False), dataclasses.asdict(model.config))  # channels-last weights
     x, g = torch.rand(30, 28, 28), torch.rand(30, 5)
     with torch.no_grad():
-        fast, fastest = model(x, g), loaded(x, g)          # channels-last input; and weights too
-    slow = model(x, g).detach()                             # the training layout
+        fast, fastest = model(x, g), loaded(x, g)          # channels-last, pooled before the ReLU
+    slow = model(x, g).detach()                             # the training path: max_pool2d after it
     assert torch.allclose(fast, slow, atol=1e-5) and torch.allclose(fastest, slow, atol=1e-5)
+
+
+def test_strided_max_pool_is_torchs_exactly():
+    from engine.ocr.model import max_pool_2x2
+    x = torch.randn(3, 7, 24, 24).contiguous(memory_format=torch.channels_last)
+    assert torch.equal(max_pool_2x2(x), torch.nn.functional.max_pool2d(x, 2))
 
 
 def test_error_kind_tells_misread_from_missegmented_from_unreadable():

@@ -12,6 +12,10 @@ Two measurements on generated amounts, whose ground truth says which character d
   (pixels drawn by no character — blur, noise — are not counted, unlike the pre-training labels
   of graph.span_targets). An amount without such a path can only be read from spans that hold
   pieces of its neighbours, or lack pieces of itself.
+* **True cuts.** Segment with the cuts a perfect cutter would make (segment.true_cuts: inside a
+  component, only where two characters meet) and decode with the same model: what better cut
+  placement alone would give, with no retraining. Also: the share of neighbouring digits whose
+  ink, row by row, lies left and right of each other (then one column per row separates them).
 """
 from __future__ import annotations
 
@@ -48,16 +52,48 @@ def clean_path_exists(cands: graph.Candidates, text: str) -> bool:
     return bool(reach[-1, -1])
 
 
+def row_separable_pairs(seg, text: str) -> tuple[int, int]:
+    """(neighbouring digit pairs whose ink never interleaves within a row, all such pairs)."""
+    own = np.where(seg.ink, seg.owner, -1)
+    ok = pairs = 0
+    for i in range(len(text) - 1):
+        if not (text[i].isdigit() and text[i + 1].isdigit()):
+            continue
+        left, right = own == i, own == i + 1
+        rows = left.any(1) & right.any(1)
+        last_left = np.where(left, np.arange(own.shape[1]), -1).max(1)[rows]
+        first_right = np.where(right, np.arange(own.shape[1]), own.shape[1]).min(1)[rows]
+        ok += bool((last_left < first_right).all())
+        pairs += 1
+    return ok, pairs
+
+
+def _rates(hits: np.ndarray, touching: np.ndarray) -> dict:
+    return {"all": round(float(hits.mean()), 4), "touching": round(float(hits[touching].mean()), 4)
+            if touching.any() else None, "not_touching": round(float(hits[~touching].mean()), 4)
+            if (~touching).any() else None}
+
+
 def diagnose(model: LeNet, fields: list) -> dict:
-    """Viterbi vs oracle-segmentation accuracy, the oracle's character errors by span sides, and
-    the clean-path rate, overall and on touching amounts."""
+    """Viterbi vs oracle-segmentation accuracy, the oracle's character errors by span sides, the
+    clean-path rate, and the same with true cuts, overall and on touching amounts."""
     n = len(fields)
     viterbi = oracle = clean = clean_touch = n_touch = 0
     chars = {name: [0, 0] for name in SIDES.values()}           # [errors, spans]
-    for f in fields:
-        seg = segment(f.image, f.owner)
+    right, right_cut, clean_cut = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    touching = np.array([f.touching for f in fields], bool)
+    separable = [0, 0]
+    for i, f in enumerate(fields):
+        cut = segment(f.image, f.owner, oracle_cuts=True)
+        cut_reading = graph.decode(model, f.image, n_alternatives=0, seg=cut, posterior=False)
+        right_cut[i] = cut_reading.amount == f.text
+        clean_cut[i] = clean_path_exists(cut_reading.cands, f.text)
+        if f.touching:
+            separable = [a + b for a, b in zip(separable, row_separable_pairs(cut, f.text))]
+        seg = segment(f.image, f.owner, cutter=model.cutter)
         reading = graph.decode(model, f.image, n_alternatives=0, seg=seg, posterior=False)
         viterbi += reading.amount == f.text
+        right[i] = reading.amount == f.text
         n_touch += f.touching
         has_clean = clean_path_exists(reading.cands, f.text)
         clean += has_clean
@@ -78,4 +114,8 @@ def diagnose(model: LeNet, fields: list) -> dict:
             "oracle_char_error_by_span_sides": {k: {"errors": e, "spans": s, "rate": round(e / max(s, 1), 4)}
                                                 for k, (e, s) in chars.items()},
             "clean_path_rate": round(clean / n, 4),
-            "clean_path_rate_touching": round(clean_touch / max(n_touch, 1), 4)}
+            "clean_path_rate_touching": round(clean_touch / max(n_touch, 1), 4),
+            "viterbi_by_touching": _rates(right, touching),
+            "true_cuts": {"viterbi_accuracy": _rates(right_cut, touching),
+                          "clean_path_rate": _rates(clean_cut, touching)},
+            "digit_pairs_of_touching_amounts_row_separable": {"separable": separable[0], "pairs": separable[1]}}

@@ -193,7 +193,7 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
     `posterior` also sums all segmentations of the best amount (the tab shows it; the CLI does not
     need it and saves a few ms)."""
     t0 = time.perf_counter()
-    seg = seg if seg is not None else segment(amount_field(image))
+    seg = seg if seg is not None else segment(amount_field(image), cutter=model.cutter)
     cands = candidates(seg, context=bool(model.config.context))
     with torch.no_grad():
         logp = score(model, cands)

@@ -34,6 +34,8 @@ class LeNetConfig:
                               # not better amounts)
     context: int = 0          # 1: a second input channel, the span seen in its surroundings
                               # (graph.ContextField: does the ink go on past the span's edges?)
+    cutter: int = 16          # channels of the learned cut finder its segmentations come from
+                              # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
 
 
 class LeNet(nn.Module):
@@ -47,6 +49,9 @@ class LeNet(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.bn1 = nn.BatchNorm2d(config.c1) if config.batchnorm else nn.Identity()
         self.bn3 = nn.BatchNorm2d(config.c3) if config.batchnorm else nn.Identity()
+        # the segmenter's cut finder (cutter.Cutter, a plain object: not this network's parameters),
+        # attached by training or loading; decoding and GTN training segment with it
+        self.cutter = None
 
     def freeze_batchnorm(self) -> "LeNet":
         """Keep the normalization statistics of pre-training (GTN steps see one amount's spans,
@@ -59,15 +64,26 @@ class LeNet(nn.Module):
         """images (B, 28, 28) in [0, 1] ink-high — (B, 2, 28, 28) with the context channel —,
         geometry (B, 5) → log-probabilities (B, 13)."""
         x = images.unsqueeze(1) if images.dim() == 3 else images  # (B, channels, 28, 28)
-        if not torch.is_grad_enabled():
-            # decoding: in channels-last layout torch's CPU max-pooling is ~5x faster; training
-            # keeps the default layout, so that `seqlab train` reproduces its weights bit for bit
+        if torch.is_grad_enabled():
+            # training keeps torch's pooling, so that `seqlab train` reproduces its weights bit for bit
+            x = F.max_pool2d(F.relu(self.bn1(self.c1(x))), 2)    # (B, c1, 12, 12)
+            x = F.max_pool2d(F.relu(self.bn3(self.c3(x))), 2)    # (B, c3, 4, 4)
+        else:
+            # decoding: the same numbers, faster — channels-last convolutions, and pooling before
+            # the ReLU (they commute) as the max of four strided views (torch's CPU max_pool2d is
+            # slower than that on these small maps: docs/BENCHMARKS.md, OCR decode latency)
             x = x.contiguous(memory_format=torch.channels_last)
-        x = F.max_pool2d(F.relu(self.bn1(self.c1(x))), 2)        # (B, c1, 12, 12)
-        x = F.max_pool2d(F.relu(self.bn3(self.c3(x))), 2)        # (B, c3, 4, 4)
+            x = F.relu(max_pool_2x2(self.bn1(self.c1(x))))
+            x = F.relu(max_pool_2x2(self.bn3(self.c3(x))))
         x = torch.cat([x.contiguous().flatten(1), geometry], dim=1)   # (B, c3*16 + 5)
         x = self.drop(F.relu(self.f5(x)))
         return F.log_softmax(self.out(x), dim=1)
+
+
+def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """F.max_pool2d(x, 2) for even heights and widths, as the max of the four 2x2 offsets."""
+    return torch.maximum(torch.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
+                         torch.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
 
 
 def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
@@ -76,10 +92,25 @@ def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
             for k, v in model.state_dict().items()}
 
 
+def cutter_tensors(model: LeNet, half: bool = False) -> dict:
+    """The cut finder's weights, under "cut." (none with the heuristic cuts); float32 by default:
+    40 KB, and segmenting with rounded weights could move a cut by a pixel from where training put it."""
+    if model.cutter is None:
+        return {}
+    return {"cut." + k: (v.half() if half else v) for k, v in model.cutter.net.state_dict().items()}
+
+
 def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
+    from engine.ocr.cutter import CutNet, Cutter
+    config = {"cutter": 0, **config}          # files from before the cut finder: heuristic cuts
     model = LeNet(LeNetConfig(**config))
     state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
     model.load_state_dict(state)
+    cut = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("cut.")}
+    if model.config.cutter and cut:          # saved without its cut finder: the heuristic cuts
+        net = CutNet(model.config.cutter)
+        net.load_state_dict(cut)
+        model.cutter = Cutter(net)
     # channels-last convolution weights (with the channels-last input of forward's decoding path)
     # keep torch's CPU kernels in the fast layout end to end: the CNN decodes ~1.5x faster
     return model.to(memory_format=torch.channels_last).eval()

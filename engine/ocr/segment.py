@@ -52,6 +52,8 @@ class Segmentation:
     height: float                 # digit height in the normalized field (≈ TARGET_HEIGHT)
     center_y: float               # vertical centre of the writing line
     owner: Optional[np.ndarray] = None   # ground-truth owner map, transformed alike (generated data)
+    groups: list = dataclasses.field(default_factory=list)   # [(left, top, mask)]: the components
+                                  # (stacked ones merged) before cutting — what the cut finder learns on
 
     def union(self, k: int, m: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """The ink of segments k..m-1 as one cropped mask, and its box (x0, y0, x1, y1)."""
@@ -141,9 +143,11 @@ def _cuts(mask: np.ndarray, H: float) -> list[int]:
     return sorted(chosen)
 
 
-def _cut_paths(parts: list, H: float) -> list[list[np.ndarray]]:
+def _cut_paths(parts: list, H: float, costs: Optional[list] = None) -> list[list[np.ndarray]]:
     """For each (mask, xs) of `parts` and each x of xs: a top-to-bottom cut near column x that
-    crosses as little of the mask's ink as it can (one column per row of the mask).
+    crosses as little of the mask's ink as it can (one column per row of the mask) — or, with
+    `costs` (one (h, w) map per part, e.g. the learned cut finder's -log probability), as little
+    of that cost.
 
     Touching digits overlap: a straight cut through the overlap slices one of them, a cut that
     bends around strokes separates them. Dynamic programming over rows: each row a cut moves at
@@ -153,12 +157,14 @@ def _cut_paths(parts: list, H: float) -> list[list[np.ndarray]]:
     r = int(0.3 * H)
     offsets = np.arange(-r, r + 1)
     blocks, all_cols, heights = [], [], []
-    for mask, xs in parts:
+    for i, (mask, xs) in enumerate(parts):
         if not xs:
             continue
         h, w = mask.shape
         cols = np.asarray(xs)[:, None] + offsets                           # (cuts, n) candidate columns
-        unary = mask[:, np.clip(cols, 0, w - 1)] * np.float32(4.0) + np.float32(0.02) * np.abs(offsets)
+        at = np.clip(cols, 0, w - 1)
+        crossed = mask[:, at] * np.float32(4.0) if costs is None or costs[i] is None else costs[i][:, at]
+        unary = crossed + np.float32(0.02) * np.abs(offsets)
         unary[:, ~((cols >= 1) & (cols < w - 1))] = np.inf                  # (h, cuts, n)
         blocks.append(unary)
         all_cols.append(cols)
@@ -197,8 +203,41 @@ def _cut_paths(parts: list, H: float) -> list[list[np.ndarray]]:
     return out
 
 
-def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentation:
-    """Over-segment an amount field (dark ink on light paper; gray or BGR)."""
+def true_cuts(parts: list, boxes: list, owner: np.ndarray) -> list[list[np.ndarray]]:
+    """The cuts a perfect segmenter would make (diagnosis only: needs the generator's owner map).
+
+    Inside each component (mask at box (left, top)), one cut per pair of neighbouring characters
+    that both drew in it: per row, just right of the left character's ink (rows where it has
+    none: interpolated). Generated touching digits never interleave within a row (each digit
+    slides left only until its ink first touches, and deslanting shears rows without reordering
+    them), so such a cut separates them exactly."""
+    out = []
+    for (mask, _), (left, top) in zip(parts, boxes):
+        h, w = mask.shape
+        own = np.where(mask, owner[top:top + h, left:left + w], -1)
+        chars = set(own[own >= 0].tolist())
+        paths = []
+        for c in sorted(chars):
+            if c + 1 not in chars:
+                continue
+            col = np.full(h, np.nan)
+            for y in range(h):
+                mine, next_ = np.nonzero(own[y] == c)[0], np.nonzero(own[y] == c + 1)[0]
+                col[y] = mine.max() + 1 if len(mine) else next_.min() if len(next_) else np.nan
+            rows = np.nonzero(~np.isnan(col))[0]
+            col = np.interp(np.arange(h), rows, col[rows]).round().astype(np.int64)
+            paths.append(np.clip(col, 1, w - 1))
+        out.append(paths)
+    return out
+
+
+def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: bool = False,
+            cutter=None) -> Segmentation:
+    """Over-segment an amount field (dark ink on light paper; gray or BGR).
+
+    `cutter` (engine.ocr.cutter.Cutter): learned cuts instead of the projection-minimum ones.
+    `oracle_cuts` (with `owner`): cut components only where characters meet (true_cuts), to
+    measure what a perfect cutter would give (`seqlab eval ocr --diagnose`)."""
     gray = to_gray(image)
     if gray.size > MAX_PIXELS:
         raise ValueError(f"image too large ({gray.shape[1]}x{gray.shape[0]}); crop the amount field")
@@ -266,7 +305,15 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
     if sum(len(x) + 1 for x in starts) > 4 * MAX_SEGMENTS:               # bounded time for scribbles
         raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
     segments, cuts = [], []
-    for g, (l, t), sub, paths in zip(groups, boxes, subs, _cut_paths(list(zip(subs, starts)), H)):
+    parts = list(zip(subs, starts))
+    if oracle_cuts and owner is not None:
+        all_paths = true_cuts(parts, boxes, owner)
+    elif cutter is not None:
+        plans = cutter.plan(subs, H, starts)
+        all_paths = _cut_paths([(sub, xs) for sub, (xs, _) in zip(subs, plans)], H, [c for _, c in plans])
+    else:
+        all_paths = _cut_paths(parts, H)
+    for g, (l, t), sub, paths in zip(groups, boxes, subs, all_paths):
         h_sub, w_sub = sub.shape
         edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
         col = np.arange(w_sub)[None, :]
@@ -282,7 +329,8 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Segmentati
         if len(segments) > MAX_SEGMENTS:
             raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
     segments.sort(key=lambda p: p.x0 + np.nonzero(p.mask)[1].mean())
-    return Segmentation(ink, segments, cuts, H, center_y, owner)
+    return Segmentation(ink, segments, cuts, H, center_y, owner,
+                        [(l, t, sub) for (l, t), sub in zip(boxes, subs)])
 
 
 def find_amount_box(gray: np.ndarray) -> Optional[tuple[int, int, int, int]]:

@@ -19,8 +19,8 @@ import time
 import numpy as np
 
 from engine import cards, paths
-from engine.ocr import data, diagnose, graph, images, train
-from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
+from engine.ocr import cutter, data, diagnose, graph, images, train
+from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress
 
 MODEL_NAME = "amounts"
@@ -116,8 +116,12 @@ class OcrTask:
             raise ValueError("--fields and --epochs must be ≥ 1, --gtn-steps ≥ 0")
         if min(net.c1, net.c3, net.f5) < 1 or not 0 <= net.dropout < 1:
             raise ValueError("--c1, --c3, --f5 must be ≥ 1 and --dropout in [0, 1)")
+        if net.cutter < 0 or (net.cutter and (cfg.cut_fields < 1 or cfg.cut_steps < 1)):
+            raise ValueError("--cutter must be ≥ 0 (0: heuristic cuts), --cut-fields and --cut-steps ≥ 1")
         t0 = time.time()
-        isolated = yield from train.pretrain(cfg, config=net)
+        cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed)
+                      ) if net.cutter else None
+        isolated = yield from train.pretrain(cfg, config=net, cutter=cut_finder)
         history: list = []                   # (GTN step, validation amount accuracy)
         gtn = (yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps else isolated
         yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
@@ -134,7 +138,7 @@ class OcrTask:
                    "gtn_validation": [{"step": k, "amount_accuracy": round(a, 4)} for k, a in history],
                    "models": {"isolated": "after heuristic pre-training", "gtn": "after GTN training"}})
         out = args.out or paths.user_models() / "ocr"
-        tensors = {**to_tensors(isolated, "isolated."), **to_tensors(gtn, "gtn.")}
+        tensors = {**to_tensors(isolated, "isolated."), **to_tensors(gtn, "gtn."), **cutter_tensors(gtn)}
         return cards.save_model(out, tensors, card)
 
     # -- eval -----------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ class OcrTask:
         bank = checks.DigitBank("test")
         fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
                                     touch_rate=0.3).image for _ in range(max(args.n, 4))]
-        segs = [segment(f) for f in fields]
+        segs = [segment(f, cutter=r.gtn.cutter) for f in fields]
         cands = [graph.candidates(s, context=bool(r.gtn.config.context)) for s in segs]
         with torch.no_grad():
             logps = [graph.score(r.gtn, c) for c in cands]
@@ -202,7 +206,7 @@ class OcrTask:
             "load_average_1min": round(os.getloadavg()[0], 2), "cpu_cores": os.cpu_count(),
             "decode": bench.time_each(lambda f: graph.decode(r.gtn, f, posterior=False), fields),
             "decode_thread_cpu": bench.summarize_ms(cpu),
-            "stages": {"segment": bench.time_each(segment, fields),
+            "stages": {"segment": bench.time_each(lambda f: segment(f, cutter=r.gtn.cutter), fields),
                        "spans_to_cnn_inputs": bench.time_each(graph.candidates, segs),
                        "cnn": bench.time_each(cnn_only, cands),
                        "viterbi_and_nbest": bench.time_each(lattice_only, graphs)},

@@ -51,6 +51,8 @@ class TrainConfig:
     field_elastic: float = 0.0    # share of the digits in generated *training* amounts (pre-training
                                   # spans and GTN amounts) given an elastic distortion, as isolated
                                   # pre-training digits get (0: the amounts' digits as drawn)
+    cut_fields: int = 6000        # generated amounts whose components teach the cut finder (stage 0)
+    cut_steps: int = 3000         # its training steps (32 windows of components each)
     seed: int = 0
 
 
@@ -131,7 +133,7 @@ def field_distortion(share: float):
 
 
 def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3,
-                context: bool = False, elastic_share: float = 0.0) -> Iterator[tuple]:
+                context: bool = False, elastic_share: float = 0.0, cutter=None) -> Iterator[tuple]:
     """(images uint8 (k,28,28) — (k,2,28,28) with `context` —, geometry (k,NUM_GEOMETRY), targets (k,))
     of the spans of n generated amounts."""
     bank = checks.DigitBank(split, field_distortion(elastic_share))
@@ -139,7 +141,7 @@ def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3,
     for _ in range(n):
         f = checks.make_field(rng, bank, touch_rate=touch_rate)
         try:
-            cands = graph.candidates(segment(f.image, f.owner), context)
+            cands = graph.candidates(segment(f.image, f.owner, cutter=cutter), context)
         except ValueError:
             continue
         yield ((cands.inputs(context) * 255).round().astype(np.uint8), cands.geometry,
@@ -153,16 +155,18 @@ def eval_copy(model: LeNet) -> LeNet:
 # --- 1. isolated pre-training ------------------------------------------------------------------
 
 def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
-             config: LeNetConfig = LeNetConfig()) -> Iterator[Progress]:
-    """Generator: pre-train the recognizer; returns the trained model (eval mode)."""
+             config: LeNetConfig = LeNetConfig(), cutter=None) -> Iterator[Progress]:
+    """Generator: pre-train the recognizer on the spans of `cutter`'s segmentations (stage 0's
+    cutter.Cutter; None: heuristic cuts); returns the trained model (eval mode)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = model or LeNet(config)
+    model.cutter = cutter if cutter is not None else model.cutter
     context = bool(model.config.context)
     x_digits, y_digits = data.load("train")
     imgs, geos, tgts = [], [], []
     for i, (im, ge, tg) in enumerate(field_spans(cfg.fields, "train", cfg.seed + 1, context=context,
-                                                              elastic_share=cfg.field_elastic)):
+                                                 elastic_share=cfg.field_elastic, cutter=model.cutter)):
         imgs.append(im); geos.append(ge); tgts.append(tg)
         if i % 100 == 0:
             yield Progress(i, cfg.fields, message="cutting generated amounts into spans")
@@ -202,7 +206,7 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 
 def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
     """-log P(text | image) through the lattice; None when no path reads `text`."""
-    cands = graph.candidates(segment(image), context=bool(model.config.context))
+    cands = graph.candidates(segment(image, cutter=model.cutter), context=bool(model.config.context))
     logp = graph.score(model, cands)
     loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
     return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
@@ -252,7 +256,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
     spans = None
     if cfg.gtn_spans:
         banks = list(field_spans(400, "train", cfg.seed + 3, context=bool(model.config.context),
-                                 elastic_share=cfg.field_elastic))
+                                 elastic_share=cfg.field_elastic, cutter=model.cutter))
         spans = tuple(np.concatenate(parts) for parts in zip(*banks))       # images, geometry, targets
     history = history if history is not None else []
     best = (amount_accuracy(model, val)["accuracy"], 0, eval_copy(model)) if val else None
