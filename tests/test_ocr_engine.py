@@ -68,6 +68,13 @@ def test_segmenter_covers_the_truth_for_most_amounts(bank):
     assert found >= 24
 
 
+def test_two_tone_images_have_ink(bank):
+    f = checks.make_field(np.random.default_rng(8), bank, text="407", touching=False, noise=False)
+    two_tone = np.where(f.image < 128, 0, 255).astype(np.uint8)     # e.g. a PNG from a paint program
+    assert segment.binarize(two_tone).sum() == (two_tone == 0).sum()
+    assert len(segment.segment(two_tone).segments) >= 3
+
+
 def test_segmenter_rejects_blank_and_too_much_ink():
     with pytest.raises(segment.NoInk, match="draw an amount"):
         segment.segment(np.full((80, 200), 255, np.uint8))

@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from engine.ocr import checks
+from engine.ocr.segment import row_extents, segment
 from engine.runtime import Progress
 
 PAD = 8                       # px of empty border around a component (the dilated convolutions see past it)
@@ -61,10 +63,9 @@ def boundary_targets(mask: np.ndarray, owner: np.ndarray) -> np.ndarray:
     for c in sorted(chars):
         if c + 1 not in chars:
             continue
-        for y in range(mask.shape[0]):
-            left, right = np.nonzero(own[y] == c)[0], np.nonzero(own[y] == c + 1)[0]
-            if len(left) and len(right) and left.max() < right.min():
-                target[y, left.max() + 1:right.min() + 1] = 1.0
+        last, first = row_extents(own, c)
+        for y in np.nonzero((last >= 0) & (first < own.shape[1]) & (last < first))[0]:
+            target[y, last[y] + 1:first[y] + 1] = 1.0
     return target
 
 
@@ -136,8 +137,6 @@ POSITIVE_WEIGHT = 4.0         # meeting-line pixels are few: weigh them up in th
 def examples(n: int, seed: int) -> Iterator[tuple]:
     """(component mask, boundary targets) of the components of n generated amounts of training
     digits, wide enough to be cut."""
-    from engine.ocr import checks
-    from engine.ocr.segment import segment
     bank = checks.DigitBank("train")
     rng = np.random.default_rng(seed)
     for _ in range(n):

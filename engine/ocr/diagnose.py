@@ -23,7 +23,7 @@ import numpy as np
 
 from engine.ocr import graph
 from engine.ocr.model import LeNet
-from engine.ocr.segment import segment
+from engine.ocr.segment import row_extents, segment
 
 SIDES = {(0, 0): "gaps", (1, 0): "cut_left", (0, 1): "cut_right", (1, 1): "cut_both"}
 
@@ -59,11 +59,9 @@ def row_separable_pairs(seg, text: str) -> tuple[int, int]:
     for i in range(len(text) - 1):
         if not (text[i].isdigit() and text[i + 1].isdigit()):
             continue
-        left, right = own == i, own == i + 1
-        rows = left.any(1) & right.any(1)
-        last_left = np.where(left, np.arange(own.shape[1]), -1).max(1)[rows]
-        first_right = np.where(right, np.arange(own.shape[1]), own.shape[1]).min(1)[rows]
-        ok += bool((last_left < first_right).all())
+        last, first = row_extents(own, i)
+        both = (last >= 0) & (first < own.shape[1])
+        ok += bool((last[both] < first[both]).all())
         pairs += 1
     return ok, pairs
 

@@ -80,7 +80,10 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     if gray.size == 0 or float(gray.max()) - float(gray.min()) < 40:
         return np.zeros(gray.shape, bool)
     thr, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return gray < thr
+    ink = gray < thr
+    if not ink.any():        # a two-tone image (pure black on white): Otsu's threshold is the
+        ink = gray < (float(gray.min()) + float(gray.max())) / 2   # dark tone itself
+    return ink
 
 
 def _components(ink: np.ndarray):
@@ -203,6 +206,14 @@ def _cut_paths(parts: list, H: float, costs: Optional[list] = None) -> list[list
     return out
 
 
+def row_extents(own: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of an owner map (character index per pixel, -1 none): the last column of character
+    c's ink (-1 where it has none) and the first column of character c + 1's (the map's width
+    where it has none). Where both have ink and last < first, a cut between them separates them."""
+    cols = np.arange(own.shape[1])
+    return np.where(own == c, cols, -1).max(1), np.where(own == c + 1, cols, own.shape[1]).min(1)
+
+
 def true_cuts(parts: list, boxes: list, owner: np.ndarray) -> list[list[np.ndarray]]:
     """The cuts a perfect segmenter would make (diagnosis only: needs the generator's owner map).
 
@@ -220,10 +231,8 @@ def true_cuts(parts: list, boxes: list, owner: np.ndarray) -> list[list[np.ndarr
         for c in sorted(chars):
             if c + 1 not in chars:
                 continue
-            col = np.full(h, np.nan)
-            for y in range(h):
-                mine, next_ = np.nonzero(own[y] == c)[0], np.nonzero(own[y] == c + 1)[0]
-                col[y] = mine.max() + 1 if len(mine) else next_.min() if len(next_) else np.nan
+            last, first = row_extents(own, c)
+            col = np.where(last >= 0, last + 1.0, np.where(first < w, first, np.nan))
             rows = np.nonzero(~np.isnan(col))[0]
             col = np.interp(np.arange(h), rows, col[rows]).round().astype(np.int64)
             paths.append(np.clip(col, 1, w - 1))

@@ -101,8 +101,9 @@ class OcrTask:
                                      "figure training variants are compared on (the test split stays unseen)")
             parser.add_argument("--diagnose", action="store_true",
                                 help="where the errors come from: accuracy with the right cuts "
-                                     "given (oracle segmentation), its character errors by span "
-                                     "sides, and how often the cuts allow a clean reading")
+                                     "chosen from the lattice (oracle segmentation), its character "
+                                     "errors by span sides, how often the cuts allow a clean "
+                                     "reading, and accuracy with perfect cuts (true cuts)")
         if command == "predict":
             parser.add_argument("--alternatives", type=int, default=5)
         if command == "bench":
