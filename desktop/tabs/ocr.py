@@ -193,8 +193,9 @@ class Tab(DemoTab):
         reading, view = result
         self.reading = reading
         self.amount_label.setText(reading.amount or "∅")
+        warning = "low confidence: this may not be a handwritten amount · " if reading.doubtful else ""
         self.info_label.setText(
-            f"score {reading.score:.2f} (sum of log-probabilities on the path) · "
+            f"{warning}score {reading.score:.2f} (sum of log-probabilities on the path) · "
             f"P(amount | image) = {reading.posterior:.1%} · {len(reading.cands.seg.segments)} segments, "
             f"{len(reading.cands.spans)} candidate characters · {reading.ms:.0f} ms")
         self.alternatives.blockSignals(True)

