@@ -95,7 +95,7 @@ class Tab(DemoTab):
         self.amount_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.info_label = QLabel("")
         self.info_label.setWordWrap(True)
-        # room for two wrapped lines: the layout does not grow a wrapped label when its text does
+        # room for two wrapped lines (a two-line message was clipped to one, seen on a screenshot)
         self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing() + 4)
         self.alternatives = QListWidget()
         self.alternatives.setFont(big)

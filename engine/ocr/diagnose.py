@@ -76,9 +76,10 @@ def diagnose(model: LeNet, fields: list) -> dict:
     """Viterbi vs oracle-segmentation accuracy, the oracle's character errors by span sides, the
     clean-path rate, and the same with true cuts, overall and on touching amounts."""
     n = len(fields)
-    viterbi = oracle = clean = clean_touch = n_touch = 0
+    oracle = 0
     chars = {name: [0, 0] for name in SIDES.values()}           # [errors, spans]
-    right, right_cut, clean_cut = np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    right, clean = np.zeros(n, bool), np.zeros(n, bool)          # heuristic or learned cuts
+    right_cut, clean_cut = np.zeros(n, bool), np.zeros(n, bool)  # true cuts
     touching = np.array([f.touching for f in fields], bool)
     separable = [0, 0]
     for i, f in enumerate(fields):
@@ -90,12 +91,8 @@ def diagnose(model: LeNet, fields: list) -> dict:
             separable = [a + b for a, b in zip(separable, row_separable_pairs(cut, f.text))]
         seg = segment(f.image, f.owner, cutter=model.cutter)
         reading = graph.decode(model, f.image, n_alternatives=0, seg=seg, posterior=False)
-        viterbi += reading.amount == f.text
         right[i] = reading.amount == f.text
-        n_touch += f.touching
-        has_clean = clean_path_exists(reading.cands, f.text)
-        clean += has_clean
-        clean_touch += has_clean and f.touching
+        clean[i] = clean_path_exists(reading.cands, f.text)
         spans = graph.truth_spans(reading, f.text)
         if not spans:
             continue
@@ -107,12 +104,13 @@ def diagnose(model: LeNet, fields: list) -> dict:
             tally = chars[SIDES[(int(g[3]), int(g[4]))]]
             tally[0] += got != want
             tally[1] += 1
-    return {"n": n, "n_touching": n_touch, "viterbi_accuracy": round(viterbi / n, 4),
+    n_touch = int(touching.sum())
+    return {"n": n, "n_touching": n_touch, "viterbi_accuracy": round(right.sum() / n, 4),
             "oracle_segmentation_accuracy": round(oracle / n, 4),
             "oracle_char_error_by_span_sides": {k: {"errors": e, "spans": s, "rate": round(e / max(s, 1), 4)}
                                                 for k, (e, s) in chars.items()},
-            "clean_path_rate": round(clean / n, 4),
-            "clean_path_rate_touching": round(clean_touch / max(n_touch, 1), 4),
+            "clean_path_rate": round(clean.sum() / n, 4),
+            "clean_path_rate_touching": round((clean & touching).sum() / max(n_touch, 1), 4),
             "viterbi_by_touching": _rates(right, touching),
             "true_cuts": {"viterbi_accuracy": _rates(right_cut, touching),
                           "clean_path_rate": _rates(clean_cut, touching)},
