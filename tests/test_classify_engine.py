@@ -226,7 +226,9 @@ def test_product_quantizer_reconstructs_clustered_vectors():
 
 
 def test_quantized_matrix_is_a_drop_in_lookup_and_cutoff_prunes():
-    E = torch.randn(500, 8)
+    # a fixed draw: unseeded, a rare matrix has a tail row that 256 centroids per dimension
+    # quantize more coarsely than the tolerance (it failed once; 200 seeded draws: at most 0.13)
+    E = torch.randn(500, 8, generator=torch.Generator().manual_seed(0))
     rows, offsets = torch.tensor([1, 2, 3, 499, 7]), torch.tensor([0, 3])
     q = QuantMatrix.quantize(E, dsub=1)
     assert torch.allclose(q.bag(rows, offsets), DenseMatrix(E).bag(rows, offsets), atol=0.15)

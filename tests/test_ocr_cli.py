@@ -100,3 +100,26 @@ def test_eval_on_validation_amounts_uses_training_digits(capsys):
     assert set(out["by_digits"]) == lengths and all(0 <= a <= 1 for a in out["by_digits"].values())
     assert cli.main(["eval", "ocr", "--json", "--validation", "-1"]) != 0
     assert "--validation" in capsys.readouterr().err
+
+
+@needs_model
+def test_eval_errors_sheet_shows_exactly_the_wrong_amounts(tmp_path, capsys):
+    from engine.ocr import error_sheet, task, train
+    sheet = tmp_path / "wrong.png"
+    assert cli.main(["eval", "ocr", "--json", "--amounts", "60", "--errors", str(sheet)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    model = task.load().gtn
+    wrong = round((1 - train.amount_accuracy(model, train.test_fields(60))["accuracy"]) * 60)
+    assert out["error_sheet"]["wrong"] == wrong == sum(out["errors"].values()) > 0
+    image = cv2.imread(str(sheet), cv2.IMREAD_GRAYSCALE)
+    assert image.shape == ((error_sheet.HEADER + error_sheet.ROW_HEIGHT) * wrong, error_sheet.WIDTH)
+    # each row is a wrong field: its truth is not what the model reads
+    for f, reading, why in error_sheet.wrong_readings(model, train.test_fields(60)):
+        assert reading != f.text and why in out["errors"]
+
+
+def test_eval_errors_sheet_refuses_a_bad_path_before_any_work(tmp_path, capsys):
+    assert cli.main(["eval", "ocr", "--errors", str(tmp_path / "wrong.jpg")]) != 0
+    assert cli.main(["eval", "ocr", "--errors", str(tmp_path / "no" / "wrong.png")]) != 0
+    err = capsys.readouterr().err
+    assert "ending in .png" in err and "no such folder" in err and "Traceback" not in err

@@ -69,15 +69,27 @@ class LeNet(nn.Module):
             x = F.max_pool2d(F.relu(self.bn1(self.c1(x))), 2)    # (B, c1, 12, 12)
             x = F.max_pool2d(F.relu(self.bn3(self.c3(x))), 2)    # (B, c3, 4, 4)
         else:
-            # decoding: the same numbers, faster — channels-last convolutions, and pooling before
-            # the ReLU (they commute) as the max of four strided views (torch's CPU max_pool2d is
-            # slower than that on these small maps: docs/BENCHMARKS.md, OCR decode latency)
+            # decoding: the same numbers, faster — channels-last convolutions, the frozen batch
+            # norm folded into them (conv_bn), and pooling before the ReLU (they commute) as the
+            # max of four strided views (torch's CPU max_pool2d is slower than that on these small
+            # maps: docs/BENCHMARKS.md, OCR decode latency)
             x = x.contiguous(memory_format=torch.channels_last)
-            x = F.relu(max_pool_2x2(self.bn1(self.c1(x))))
-            x = F.relu(max_pool_2x2(self.bn3(self.c3(x))))
+            x = F.relu(max_pool_2x2(conv_bn(self.c1, self.bn1, x)))
+            x = F.relu(max_pool_2x2(conv_bn(self.c3, self.bn3, x)))
         x = torch.cat([x.contiguous().flatten(1), geometry], dim=1)   # (B, c3*16 + 5)
         x = self.drop(F.relu(self.f5(x)))
         return F.log_softmax(self.out(x), dim=1)
+
+
+def conv_bn(conv: nn.Conv2d, bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """bn(conv(x)) in one pass when the batch norm is frozen: its scale and shift folded into the
+    convolution's weight and bias (y = s·(conv(x) - mean) + beta, s = gamma / sqrt(var + eps)).
+    Folded per call (microseconds), so that it always follows the current weights; equal to the
+    two passes up to float rounding (~1e-6)."""
+    if not isinstance(bn, nn.BatchNorm2d) or bn.training:
+        return bn(conv(x))
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return F.conv2d(x, conv.weight * s[:, None, None, None], (conv.bias - bn.running_mean) * s + bn.bias)
 
 
 def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:

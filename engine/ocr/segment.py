@@ -183,24 +183,42 @@ def _cut_paths(parts: list, H: float, costs: Optional[list] = None) -> list[list
     for block in blocks:
         unary[:len(block), k:k + block.shape[1]] = block
         k += block.shape[1]
-    padded = np.full((c, n + 2), np.inf, np.float32)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 3, axis=1)  # (cuts, n, 3): from x-1, x, x+1
-    bend = np.array([0.3, 0.0, 0.3], np.float32)
-    steps = np.empty((top, c, n, 3), np.float32)      # row y: cost of arriving from x-1, x, x+1
-    cost = unary[0]
-    last = cost.copy()                                # each cut's cost at its own last row
+    # row y: best cost of a cut arriving at each column = unary + min(from x - 1 + bend, from x,
+    # from x + 1 + bend); min(a + b, c + b) = min(a, c) + b exactly (rounding is monotonic), so
+    # the two side moves share one addition. Rows are kept for the backtracking.
+    bend = np.float32(0.3)
+    costs = np.empty((top, c, n + 2), np.float32)
+    costs[:, :, 0] = costs[:, :, -1] = np.inf         # columns beyond the window: never entered
+    costs[0, :, 1:-1] = unary[0]
+    side = np.empty((c, n), np.float32)
+    last = unary[0].copy()                            # each cut's cost at its own last row (float64,
+    end_rows = set((heights - 1).tolist())            # as the sums are made, before rounding)
     for y in range(1, top):
-        padded[:, 1:-1] = cost
-        np.add(windows, bend, out=steps[y])
-        cost = steps[y].min(2) + unary[y]
-        ends = heights == y + 1
-        last[ends] = cost[ends]
-    every = np.arange(c)
+        prev = costs[y - 1]
+        np.minimum(prev[:, :-2], prev[:, 2:], out=side)
+        side += bend
+        np.minimum(side, prev[:, 1:-1], out=side)
+        np.add(side, unary[y], out=costs[y, :, 1:-1])
+        if y in end_rows:
+            ends = heights == y + 1
+            last[ends] = side[ends] + unary[y][ends]
+    # backtracking: per cut and row, the move taken is the cheapest arrival (first on ties, as
+    # argmin) — plain Python on lists: a few comparisons per row, where numpy calls cost microseconds
+    plain, bent = costs.tolist(), (costs + bend).tolist()
     path = np.zeros((top, c), np.int64)
-    path[heights - 1, every] = last.argmin(1)
-    for y in range(top - 1, 0, -1):                   # the move taken is the argmin of that row's step
-        on = every[heights > y]
-        path[y - 1, on] = path[y, on] + steps[y, on, path[y, on]].argmin(1) - 1
+    for j, (x, h) in enumerate(zip(last.argmin(1).tolist(), heights.tolist())):
+        column = [0] * h
+        column[h - 1] = x
+        for y in range(h - 1, 0, -1):                 # x is a column of the window; x + 1 in `costs`
+            row_bent, row = bent[y - 1][j], plain[y - 1][j]
+            best, move = row_bent[x], -1
+            if row[x + 1] < best:
+                best, move = row[x + 1], 0
+            if row_bent[x + 2] < best:
+                move = 1
+            x += move
+            column[y - 1] = x
+        path[:h, j] = column
     out, k = [], 0
     for mask, xs in parts:
         out.append([cols[k + i, path[:mask.shape[0], k + i]] for i in range(len(xs))])
@@ -317,7 +335,8 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
         t = min(stats[c, cv2.CC_STAT_TOP] for c in g)
         b = max(stats[c, cv2.CC_STAT_TOP] + stats[c, cv2.CC_STAT_HEIGHT] for c in g)
         boxes.append((l, t))
-        subs.append(np.isin(labels[t:b, l:r], g))                         # (b - t, r - l)
+        box = labels[t:b, l:r]                                            # (b - t, r - l)
+        subs.append(box == g[0] if len(g) == 1 else np.isin(box, g))      # (== : 10x faster than isin)
     starts = [_cuts(sub, H) for sub in subs]
     if sum(len(x) + 1 for x in starts) > 4 * MAX_SEGMENTS:               # bounded time for scribbles
         raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")

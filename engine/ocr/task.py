@@ -3,6 +3,7 @@
     seqlab train ocr [--fields N --epochs N --gtn-steps N ...] [--out assets/models/ocr]
     seqlab eval ocr --json      {"digit_accuracy", "amount_accuracy", "amount_accuracy_isolated_cnn", "n",
                                  "errors": {"recognition", "segmentation", "no_path"}, ...}
+                                [--errors FILE.png: a sheet of the wrongly read amounts]
     seqlab predict ocr --json IMAGE...   {"amount", "score", "alternatives", "segments", "ms"}
     seqlab bench ocr --json     decode latency (p50/p95) for 6-digit amounts, by stage
 
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 from engine import cards, paths
-from engine.ocr import cutter, data, diagnose, graph, images, train
+from engine.ocr import cutter, data, diagnose, error_sheet, graph, images, train
 from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress
 
@@ -104,6 +105,9 @@ class OcrTask:
                                      "chosen from the lattice (oracle segmentation), its character "
                                      "errors by span sides, how often the cuts allow a clean "
                                      "reading, and accuracy with perfect cuts (true cuts)")
+            parser.add_argument("--errors", metavar="FILE.png",
+                                help="also write the wrongly read amounts (image, truth, reading, "
+                                     "why) as one PNG sheet, to look at what is left")
         if command == "predict":
             parser.add_argument("--alternatives", type=int, default=5)
         if command == "bench":
@@ -144,6 +148,16 @@ class OcrTask:
 
     # -- eval -----------------------------------------------------------------------------------
     def evaluate(self, args):
+        if args.errors:
+            error_sheet.check_path(args.errors)
+        result = self._evaluate(args)
+        if args.errors:
+            fields = (train.val_fields(args.validation, seed=VALIDATION_SEED) if args.validation
+                      else train.test_fields(args.amounts))
+            result["error_sheet"] = error_sheet.write_sheet(load(args.model).gtn, fields, args.errors)
+        return result
+
+    def _evaluate(self, args):
         r = load(args.model)
         if args.amounts < 1 or args.validation < 0:
             raise ValueError("--amounts must be ≥ 1 and --validation ≥ 0")
