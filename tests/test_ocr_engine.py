@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from engine.ocr import checks, data, graph, images, segment, train
+from engine.ocr.cut_paths import cut_paths
 from engine.ocr.model import NUM_CLASSES, LeNet
 
 
@@ -222,7 +223,7 @@ def test_cut_path_is_the_cheapest_bending_cut():
         mask = rng.random((5, 12)) > 0.5
         x, H = 6, 10.0
         # batched with other cuts and a taller mask: each cut must come out as if alone
-        path = segment._cut_paths([(mask[:, ::-1], [3]), (mask, [x, 2]), (np.ones((9, 12), bool), [5])], H)[1][0]
+        path = cut_paths([(mask[:, ::-1], [3]), (mask, [x, 2]), (np.ones((9, 12), bool), [5])], H)[1][0]
         lo, hi = max(1, x - 3), min(11, x + 4)
 
         def cost(p):

@@ -1,7 +1,7 @@
 """The learned cut finder: where, row by row, do two touching characters meet?
 
 The heuristic segmenter cuts a component at the minima of its ink projection and lets each cut
-bend around the strokes it would cross (segment._cut_paths). On touching digits that misses the
+bend around the strokes it would cross (cut_paths.cut_paths). On touching digits that misses the
 meeting line a third of the time — the cut slices a digit, or leaves a piece of it with its
 neighbour — and given the right cuts the same recognizer reads many more amounts
 (`seqlab eval ocr --diagnose`, "true_cuts"; docs/MODELS.md). So the cuts are learned: a small
@@ -105,7 +105,7 @@ class Cutter:
 
     def plan(self, masks: list, H: float, heuristic: list | None = None) -> list:
         """For each component mask: (start columns, cost map or None for ink) for
-        segment._cut_paths. Components narrower than GATE × H keep the `heuristic` starts (one
+        cut_paths.cut_paths. Components narrower than GATE × H keep the `heuristic` starts (one
         digit, mostly: not worth the net's time)."""
         heuristic = heuristic if heuristic is not None else [[] for _ in masks]
         wide = [i for i, m in enumerate(masks) if m.shape[1] >= max(MIN_WIDTH, GATE) * H]

@@ -9,7 +9,8 @@
        vertical ink projection — liberal on purpose: cutting a digit into pieces costs nothing
        (the lattice regroups up to 4 pieces), missing the cut between touching digits is fatal;
     5. each cut starts at its column and bends, row by row, around strokes (cheapest path by
-       dynamic programming): touching digits overlap, and a straight cut would slice one of them.
+       dynamic programming, engine/ocr/cut_paths.py): touching digits overlap, and a straight cut
+       would slice one of them.
 The result lists the pieces left to right as boolean masks over the normalized field.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 
 from engine.ocr import strokes
+from engine.ocr.cut_paths import cut_paths
 
 TARGET_HEIGHT = 32.0          # px, digit height after rescaling
 MAX_SEGMENTS = 120            # beyond this the input is not an amount (bounded time)
@@ -148,84 +150,6 @@ def _cuts(mask: np.ndarray, H: float) -> list[int]:
     return sorted(chosen)
 
 
-def _cut_paths(parts: list, H: float, costs: Optional[list] = None) -> list[list[np.ndarray]]:
-    """For each (mask, xs) of `parts` and each x of xs: a top-to-bottom cut near column x that
-    crosses as little of the mask's ink as it can (one column per row of the mask) — or, with
-    `costs` (one (h, w) map per part, e.g. the learned cut finder's -log probability), as little
-    of that cost.
-
-    Touching digits overlap: a straight cut through the overlap slices one of them, a cut that
-    bends around strokes separates them. Dynamic programming over rows: each row a cut moves at
-    most one column; cost = ink crossed + a little for bending and for leaving x. All the cuts of a
-    field run in one batch (rows aligned at each mask's top), since the per-row numpy calls, not
-    the arithmetic, are what this costs."""
-    r = int(0.3 * H)
-    offsets = np.arange(-r, r + 1)
-    blocks, all_cols, heights = [], [], []
-    for i, (mask, xs) in enumerate(parts):
-        if not xs:
-            continue
-        h, w = mask.shape
-        cols = np.asarray(xs)[:, None] + offsets                           # (cuts, n) candidate columns
-        at = np.clip(cols, 0, w - 1)
-        crossed = mask[:, at] * np.float32(4.0) if costs is None or costs[i] is None else costs[i][:, at]
-        unary = crossed + np.float32(0.02) * np.abs(offsets)
-        unary[:, ~((cols >= 1) & (cols < w - 1))] = np.inf                  # (h, cuts, n)
-        blocks.append(unary)
-        all_cols.append(cols)
-        heights += [h] * len(xs)
-    if not blocks:
-        return [[] for _ in parts]
-    cols, heights = np.concatenate(all_cols), np.asarray(heights)
-    (c, n), top = cols.shape, int(heights.max())
-    unary = np.zeros((top, c, n))
-    k = 0
-    for block in blocks:
-        unary[:len(block), k:k + block.shape[1]] = block
-        k += block.shape[1]
-    # row y: best cost of a cut arriving at each column = unary + min(from x - 1 + bend, from x,
-    # from x + 1 + bend); min(a + b, c + b) = min(a, c) + b exactly (rounding is monotonic), so
-    # the two side moves share one addition. Rows are kept for the backtracking.
-    bend = np.float32(0.3)
-    costs = np.empty((top, c, n + 2), np.float32)
-    costs[:, :, 0] = costs[:, :, -1] = np.inf         # columns beyond the window: never entered
-    costs[0, :, 1:-1] = unary[0]
-    side = np.empty((c, n), np.float32)
-    last = unary[0].copy()                            # each cut's cost at its own last row (float64,
-    end_rows = set((heights - 1).tolist())            # as the sums are made, before rounding)
-    for y in range(1, top):
-        prev = costs[y - 1]
-        np.minimum(prev[:, :-2], prev[:, 2:], out=side)
-        side += bend
-        np.minimum(side, prev[:, 1:-1], out=side)
-        np.add(side, unary[y], out=costs[y, :, 1:-1])
-        if y in end_rows:
-            ends = heights == y + 1
-            last[ends] = side[ends] + unary[y][ends]
-    # backtracking: per cut and row, the move taken is the cheapest arrival (first on ties, as
-    # argmin) — plain Python on lists: a few comparisons per row, where numpy calls cost microseconds
-    plain, bent = costs.tolist(), (costs + bend).tolist()
-    path = np.zeros((top, c), np.int64)
-    for j, (x, h) in enumerate(zip(last.argmin(1).tolist(), heights.tolist())):
-        column = [0] * h
-        column[h - 1] = x
-        for y in range(h - 1, 0, -1):                 # x is a column of the window; x + 1 in `costs`
-            row_bent, row = bent[y - 1][j], plain[y - 1][j]
-            best, move = row_bent[x], -1
-            if row[x + 1] < best:
-                best, move = row[x + 1], 0
-            if row_bent[x + 2] < best:
-                move = 1
-            x += move
-            column[y - 1] = x
-        path[:h, j] = column
-    out, k = [], 0
-    for mask, xs in parts:
-        out.append([cols[k + i, path[:mask.shape[0], k + i]] for i in range(len(xs))])
-        k += len(xs)
-    return out
-
-
 def row_extents(own: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row of an owner map (character index per pixel, -1 none): the last column of character
     c's ink (-1 where it has none) and the first column of character c + 1's (the map's width
@@ -346,9 +270,9 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
         all_paths = true_cuts(parts, boxes, owner)
     elif cutter is not None:
         plans = cutter.plan(subs, H, starts)
-        all_paths = _cut_paths([(sub, xs) for sub, (xs, _) in zip(subs, plans)], H, [c for _, c in plans])
+        all_paths = cut_paths([(sub, xs) for sub, (xs, _) in zip(subs, plans)], H, [c for _, c in plans])
     else:
-        all_paths = _cut_paths(parts, H)
+        all_paths = cut_paths(parts, H)
     for g, (l, t), sub, paths in zip(groups, boxes, subs, all_paths):
         h_sub, w_sub = sub.shape
         edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
