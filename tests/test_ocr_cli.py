@@ -113,9 +113,10 @@ def test_eval_errors_sheet_shows_exactly_the_wrong_amounts(tmp_path, capsys):
     assert out["error_sheet"]["wrong"] == wrong == sum(out["errors"].values()) > 0
     image = cv2.imread(str(sheet), cv2.IMREAD_GRAYSCALE)
     assert image.shape == ((error_sheet.HEADER + error_sheet.ROW_HEIGHT) * wrong, error_sheet.WIDTH)
-    # each row is a wrong field: its truth is not what the model reads
-    for f, reading, why in error_sheet.wrong_readings(model, train.test_fields(60)):
-        assert reading != f.text and why in out["errors"]
+    # the rows are the wrong fields, with the reasons eval counted
+    rows = error_sheet.wrong_readings(model, train.test_fields(60))
+    assert all(reading != f.text for f, reading, _ in rows)
+    assert {k: sum(why == k for *_, why in rows) for k in out["errors"]} == out["errors"]
 
 
 def test_eval_errors_sheet_refuses_a_bad_path_before_any_work(tmp_path, capsys):

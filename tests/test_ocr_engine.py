@@ -257,8 +257,8 @@ def test_fast_decoding_path_gives_the_training_paths_scores(batchnorm):
     from engine.ocr.model import LeNetConfig, from_tensors, to_tensors
     torch.manual_seed(0)
     model = LeNet(LeNetConfig(batchnorm=batchnorm)).eval()
-    for bn in (model.bn1, model.bn3):                       # trained-like statistics: decoding folds
-        if batchnorm:                                       # them into the convolutions
+    if batchnorm:                           # trained-like statistics: decoding folds them into the convolutions
+        for bn in (model.bn1, model.bn3):
             bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.2, 3)
             bn.weight.data.uniform_(-2, 2), bn.bias.data.uniform_(-1, 1)
     loaded = from_tensors(to_tensors(model, half=False), dataclasses.asdict(model.config))  # channels-last weights

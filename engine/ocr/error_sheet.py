@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from engine import cards
-from engine.ocr import graph, train
+from engine.ocr import train
 from engine.ocr.model import LeNet
 
 ROW_HEIGHT = 64               # px of field image per row
@@ -24,16 +24,8 @@ MAX_ROWS = 80                 # a sheet stays a few thousand pixels tall
 
 def wrong_readings(model: LeNet, fields: list) -> list[tuple]:
     """(field, reading text, why) for every field read wrong, in order."""
-    wrong = []
-    for f in fields:
-        try:
-            reading = graph.decode(model, f.image, n_alternatives=0, posterior=False)
-        except ValueError:
-            wrong.append((f, "", "no_path"))          # nothing readable: counted as "no_path"
-            continue
-        if reading.amount != f.text:
-            wrong.append((f, reading.amount, train.error_kind(reading, f.text)))
-    return wrong
+    return [(f, "", "no_path") if reading is None else (f, reading.amount, train.error_kind(reading, f.text))
+            for f, reading in train.readings(model, fields) if reading is None or reading.amount != f.text]
 
 
 def _row(field, reading: str, why: str) -> np.ndarray:

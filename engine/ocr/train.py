@@ -346,6 +346,15 @@ def error_kind(reading: graph.Reading, text: str) -> str:
     return "recognition" if same else "segmentation"
 
 
+def readings(model: LeNet, fields: list) -> Iterator[tuple]:
+    """(field, its Viterbi reading, or None when nothing in it is readable at all) for each field."""
+    for f in fields:
+        try:
+            yield f, graph.decode(model, f.image, n_alternatives=0, posterior=False)
+        except ValueError:
+            yield f, None
+
+
 def amount_accuracy(model: LeNet, fields: list) -> dict:
     """String accuracy on generated amounts, on the touching ones, by number of digits, why the
     wrong ones are wrong, and whether they read more characters than written (pieces of a digit
@@ -354,11 +363,7 @@ def amount_accuracy(model: LeNet, fields: list) -> dict:
     errors = {"recognition": 0, "segmentation": 0, "no_path": 0}
     length = {"longer": 0, "shorter": 0, "same": 0}
     by_digits: dict = {}
-    for f in fields:
-        try:
-            reading = graph.decode(model, f.image, n_alternatives=0, posterior=False)
-        except ValueError:
-            reading = None                   # nothing readable at all: counted as "no_path"
+    for f, reading in readings(model, fields):      # nothing readable at all: counted as "no_path"
         ok = reading is not None and reading.amount == f.text
         if not ok:
             errors[error_kind(reading, f.text) if reading is not None else "no_path"] += 1
