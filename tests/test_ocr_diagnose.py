@@ -77,3 +77,16 @@ def test_diagnose_counts_add_up(capsys):
     assert 0 <= out["clean_path_rate"] <= 1 and out["oracle_segmentation_accuracy"] <= 1
     assert out["viterbi_by_touching"]["all"] == out["viterbi_accuracy"]
     assert 0 <= out["true_cuts"]["viterbi_accuracy"]["all"] <= 1
+    assert 0 <= out["fragment_marks"]["read_right"] <= out["fragment_marks"]["amounts"] <= 15
+
+
+def test_a_digits_fragment_taken_for_a_mark_is_counted():
+    ink = np.zeros((10, 12), bool)
+    ink[1:8, 1:4] = ink[6:8, 6:8] = ink[1:8, 9:11] = True
+    segments = [Piece(1, 1, np.ones((7, 3), bool)), Piece(6, 6, np.ones((2, 2), bool), mark=True),
+                Piece(9, 1, np.ones((7, 2), bool))]
+    owner = np.full(ink.shape, -1, np.int16)
+    owner[1:8, 1:4], owner[6:8, 6:8], owner[1:8, 9:11] = 0, 1, 2     # "4.7": the low bit is its '.'
+    assert diagnose.fragment_marks(Segmentation(ink, segments, [], 7.0, 4.0, owner), "4.7") == 0
+    owner[6:8, 6:8], owner[1:8, 9:11] = 0, 1                          # "47": it is a piece of the "4"
+    assert diagnose.fragment_marks(Segmentation(ink, segments, [], 7.0, 4.0, owner), "47") == 1

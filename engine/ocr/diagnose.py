@@ -12,6 +12,9 @@ Two measurements on generated amounts, whose ground truth says which character d
   (pixels drawn by no character — blur, noise — are not counted, unlike the pre-training labels
   of graph.span_targets). An amount without such a path can only be read from spans that hold
   pieces of its neighbours, or lack pieces of itself.
+* **Fragment marks.** The segmenter lets a small component low on the line stand alone as a
+  '.' or ','. When it is a piece of a digit (a detached foot or tail), no path can read the
+  amount: how many amounts hold such a mark, and how many of them are read right anyway.
 * **True cuts.** Segment with the cuts a perfect cutter would make (segment.true_cuts: inside a
   component, only where two characters meet) and decode with the same model: what better cut
   placement alone would give, with no retraining. Also: the share of neighbouring digits whose
@@ -52,6 +55,18 @@ def clean_path_exists(cands: graph.Candidates, text: str) -> bool:
     return bool(reach[-1, -1])
 
 
+def fragment_marks(seg, text: str) -> int:
+    """Segments the segmenter took for a '.' or ',' whose ink is mostly a digit's (owner map)."""
+    count = 0
+    for p in seg.segments:
+        if p.mark:
+            h, w = p.mask.shape
+            own = seg.owner[p.y0:p.y0 + h, p.x0:p.x0 + w][p.mask]
+            own = own[own >= 0]
+            count += bool(len(own)) and text[int(np.bincount(own).argmax())].isdigit()
+    return count
+
+
 def row_separable_pairs(seg, text: str) -> tuple[int, int]:
     """(neighbouring digit pairs whose ink never interleaves within a row, all such pairs)."""
     own = np.where(seg.ink, seg.owner, -1)
@@ -82,6 +97,7 @@ def diagnose(model: LeNet, fields: list) -> dict:
     right_cut, clean_cut = np.zeros(n, bool), np.zeros(n, bool)  # true cuts
     touching = np.array([f.touching for f in fields], bool)
     separable = [0, 0]
+    fragments = np.zeros(n, bool)                                # a digit's piece taken for a mark
     for i, f in enumerate(fields):
         cut = segment(f.image, f.owner, oracle_cuts=True)
         cut_reading = graph.decode(model, f.image, n_alternatives=0, seg=cut, posterior=False)
@@ -92,6 +108,7 @@ def diagnose(model: LeNet, fields: list) -> dict:
         seg = segment(f.image, f.owner, cutter=model.cutter)
         reading = graph.decode(model, f.image, n_alternatives=0, seg=seg, posterior=False)
         right[i] = reading.amount == f.text
+        fragments[i] = fragment_marks(seg, f.text) > 0
         clean[i] = clean_path_exists(reading.cands, f.text)
         spans = graph.truth_spans(reading, f.text)
         if not spans:
@@ -114,4 +131,5 @@ def diagnose(model: LeNet, fields: list) -> dict:
             "viterbi_by_touching": _rates(right, touching),
             "true_cuts": {"viterbi_accuracy": _rates(right_cut, touching),
                           "clean_path_rate": _rates(clean_cut, touching)},
+            "fragment_marks": {"amounts": int(fragments.sum()), "read_right": int((fragments & right).sum())},
             "digit_pairs_of_touching_amounts_row_separable": {"separable": separable[0], "pairs": separable[1]}}
