@@ -10,6 +10,7 @@ amounts of training digits (seed 4242). docs/MODELS.md (Check OCR) has the resul
 
     OMP_NUM_THREADS=2 python experiments/ocr_segmentation_free.py --minutes 25 --threads 2
     OMP_NUM_THREADS=1 python experiments/ocr_segmentation_free.py --minutes 32 --threads 1 --field-elastic 0.5
+    OMP_NUM_THREADS=1 python experiments/ocr_segmentation_free.py --minutes 40 --threads 1 --out crnn.pt
 
 Input: segment.segment's normalized field (Otsu, digit height 32 px, deslanted), a 48-row band
 around the writing line, resized to 32 rows; one CTC frame per 4 columns.
