@@ -23,6 +23,34 @@ def test_targets_are_the_columns_between_neighbours():
     assert cutter.boundary_targets(mask, owner).sum() == 0
 
 
+def test_separating_targets_also_cover_rows_where_one_side_has_no_ink():
+    mask = np.zeros((3, 8), bool)
+    mask[0, [1, 2, 5, 6]] = True            # row 0: both characters
+    mask[1, [1, 2]] = True                  # row 1: only the left one
+    mask[2, [5, 6]] = True                  # row 2: only the right one
+    owner = np.full((3, 8), -1, np.int16)
+    owner[:, 1:3], owner[:, 5:7] = 3, 4
+    assert cutter.separating_targets(mask, owner).tolist() == [
+        [0, 0, 0, 1, 1, 1, 0, 0],           # after 3's last ink, up to 4's first (as boundary_targets)
+        [0, 0, 0, 1, 1, 1, 1, 1],           # anywhere right of 3's ink
+        [1, 1, 1, 1, 1, 1, 0, 0]]           # anywhere up to 4's first ink
+    assert cutter.boundary_targets(mask, owner)[1:].sum() == 0    # the old targets: nothing there
+    owner[:, 5:7] = 3                       # one character: nothing to separate
+    assert cutter.separating_targets(mask, owner).sum() == 0
+
+
+def test_the_gate_travels_with_the_model_config():
+    model = LeNet(LeNetConfig(cutter=4, cut_gate=0.6))
+    model.cutter = cutter.Cutter(cutter.CutNet(4), 0.6)
+    tensors = {**to_tensors(model, "gtn.", half=False), **cutter_tensors(model)}
+    assert from_tensors(tensors, dataclasses.asdict(model.config), "gtn.").cutter.gate == 0.6
+    old = {k: v for k, v in dataclasses.asdict(model.config).items() if k not in ("cut_gate", "cut_target")}
+    assert from_tensors(tensors, old, "gtn.").cutter.gate == cutter.GATE    # files from before: 0.9
+    mask = np.ones((32, 25), bool)          # 0.78 H wide: the net at gate 0.6, the heuristic at 0.9
+    assert cutter.Cutter(cutter.CutNet(4), 0.6).plan([mask], 32.0, [[12]])[0][1] is not None
+    assert cutter.Cutter(cutter.CutNet(4), 0.9).plan([mask], 32.0, [[12]]) == [([12], None)]
+
+
 def test_plan_cuts_where_the_net_sees_a_meeting_line():
     torch.manual_seed(0)
     net = cutter.CutNet(4)

@@ -36,6 +36,9 @@ class LeNetConfig:
                               # (graph.ContextField: does the ink go on past the span's edges?)
     cutter: int = 16          # channels of the learned cut finder its segmentations come from
                               # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
+    cut_target: str = "between"   # what the cut finder learns (cutter.TARGETS): "between" two
+                              # characters' ink where both have some, or every "separating" column
+    cut_gate: float = 0.9     # × digit height: narrower components keep the heuristic cuts
 
 
 class LeNet(nn.Module):
@@ -122,7 +125,7 @@ def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
     if model.config.cutter and cut:          # saved without its cut finder: the heuristic cuts
         net = CutNet(model.config.cutter)
         net.load_state_dict(cut)
-        model.cutter = Cutter(net)
+        model.cutter = Cutter(net, model.config.cut_gate)
     # channels-last convolution weights (with the channels-last input of forward's decoding path)
     # keep torch's CPU kernels in the fast layout end to end: the CNN decodes ~1.5x faster
     return model.to(memory_format=torch.channels_last).eval()
