@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from engine.ocr.cutter import GATE, CutNet, Cutter
+
 NUM_CLASSES = 13              # 0-9, '.', ',', NOT_A_CHAR
 NOT_A_CHAR = 12
 NUM_GEOMETRY = 5
@@ -36,9 +38,8 @@ class LeNetConfig:
                               # (graph.ContextField: does the ink go on past the span's edges?)
     cutter: int = 16          # channels of the learned cut finder its segmentations come from
                               # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
-    cut_target: str = "between"   # what the cut finder learns (cutter.TARGETS): "between" two
-                              # characters' ink where both have some, or every "separating" column
-    cut_gate: float = 0.9     # × digit height: narrower components keep the heuristic cuts
+    cut_gate: float = GATE    # × digit height: narrower components keep the heuristic cuts
+                              # (files from before this field: cutter.GATE, what they were trained with)
 
 
 class LeNet(nn.Module):
@@ -116,7 +117,6 @@ def cutter_tensors(model: LeNet, half: bool = False) -> dict:
 
 
 def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
-    from engine.ocr.cutter import CutNet, Cutter
     config = {"cutter": 0, **config}          # files from before the cut finder: heuristic cuts
     model = LeNet(LeNetConfig(**config))
     state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}

@@ -123,11 +123,11 @@ class OcrTask:
             raise ValueError("--c1, --c3, --f5 must be ≥ 1 and --dropout in [0, 1)")
         if net.cutter < 0 or (net.cutter and (cfg.cut_fields < 1 or cfg.cut_steps < 1)):
             raise ValueError("--cutter must be ≥ 0 (0: heuristic cuts), --cut-fields and --cut-steps ≥ 1")
-        if net.cut_target not in cutter.TARGETS or net.cut_gate < 0:
+        if cfg.cut_target not in cutter.TARGETS or net.cut_gate < 0:
             raise ValueError(f"--cut-target must be one of {', '.join(cutter.TARGETS)}; --cut-gate ≥ 0")
         t0 = time.time()
         cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
-                                                     net.cut_target, net.cut_gate)) if net.cutter else None
+                                                     cfg.cut_target, net.cut_gate)) if net.cutter else None
         isolated = yield from train.pretrain(cfg, config=net, cutter=cut_finder)
         history: list = []                   # (GTN step, validation amount accuracy)
         gtn = (yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps else isolated

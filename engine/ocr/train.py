@@ -54,6 +54,8 @@ class TrainConfig:
                                   # pre-training digits get (0: the amounts' digits as drawn)
     cut_fields: int = 6000        # generated amounts whose components teach the cut finder (stage 0)
     cut_steps: int = 3000         # its training steps (32 windows of components each)
+    cut_target: str = "between"   # what it learns (cutter.TARGETS): the columns "between" two
+                                  # characters' ink where both have some, or every "separating" one
     seed: int = 0
 
 
