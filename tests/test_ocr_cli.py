@@ -126,9 +126,13 @@ def test_eval_errors_sheet_refuses_a_bad_path_before_any_work(tmp_path, capsys):
     assert "ending in .png" in err and "no such folder" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("flags", [["--cut-target", "anywhere"], ["--cut-gate", "-1"]])
-def test_train_refuses_an_unknown_cut_target_or_gate_in_one_line(flags, tmp_path, capsys):
+@pytest.mark.parametrize("flags, named", [
+    (["--cut-target", "anywhere"], "--cut-target"), (["--cut-gate", "-1"], "--cut-target"),
+    (["--alt-cut-target", "anywhere"], "--alt-cut-target"), (["--alt-cut-gate", "-1"], "--alt-cut-gate"),
+    (["--alt-cutter", "-4"], "--alt-cutter"), (["--alt-heuristic", "2"], "--alt-heuristic"),
+    (["--alt-heuristic", "1", "--cutter", "0"], "--alt-heuristic")])
+def test_train_refuses_a_bad_cut_finder_option_in_one_line(flags, named, tmp_path, capsys):
     assert cli.main(["train", "ocr", *flags, "--out", str(tmp_path / "out")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--cut-target" in err[0]
+    assert len(err) == 1 and named in err[0]
     assert not (tmp_path / "out").exists()               # nothing trained, nothing written

@@ -62,7 +62,7 @@ def test_writing_reads_and_truth_trains(qtbot, tab):
     qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
     assert tab.amount_label.text() not in ("", "—")
     assert tab.alternatives.count() >= 2
-    assert tab.lattice._states == len(tab.reading.cands.seg.segments) + 1
+    assert tab.lattice._states == tab.reading.cands.num_states
     tab.alternatives.setCurrentRow(1)               # highlight an alternative's path
     alt_path = tab.reading.alternatives[0][2]
     assert tab.lattice.highlighted() == tab._path_spans(alt_path)
@@ -76,6 +76,16 @@ def test_writing_reads_and_truth_trains(qtbot, tab):
         assert "→" in tab.loss_label.text() or "GTN loss" in tab.loss_label.text()
     tab.canvas.clear()
     assert tab.info_label.text() == "draw an amount"
+
+
+def test_heuristic_cuts_join_the_lattice_when_asked(qtbot, tab):
+    tab.write("70")
+    qtbot.waitUntil(lambda: tab.reading is not None and not tab.reading.cands.segs, timeout=20000)
+    tab.heuristic_cuts.setChecked(True)             # the same weights, two segmentations merged
+    qtbot.waitUntil(lambda: tab.reading is not None and len(tab.reading.cands.segs) == 2, timeout=20000)
+    assert "2 segmentations" in tab.info_label.text()
+    tab.heuristic_cuts.setChecked(False)
+    qtbot.waitUntil(lambda: tab.reading is not None and not tab.reading.cands.segs, timeout=20000)
 
 
 def test_a_thin_pen_reads_and_a_photo_gets_a_message(qtbot, tab):

@@ -2,8 +2,8 @@
 
 Both are plain drawing, apart from the tab's wiring: the demo and the self-test write an amount
 with scripted strokes (no data needed), and each reading is shown as the normalized field with
-its segments in colours, the cuts (which bend around strokes) dashed in red and the boxes of the
-highlighted path in orange.
+its segments in colours, the cuts (which bend around strokes) dashed in red — the alternative
+segmentations' cuts dotted in blue and green — and the boxes of the highlighted path in orange.
 """
 from __future__ import annotations
 
@@ -50,9 +50,16 @@ def segmentation_pixmap(cands, path_spans: dict, base_font: QFont) -> QPixmap:
     img = QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     pix = QPixmap.fromImage(img).scaled(w * scale, h * scale)
     p = QPainter(pix)
-    p.setPen(QPen(QColor(220, 0, 0), 2, Qt.PenStyle.DashLine))
-    for cut in seg.cuts:                          # (rows, 2) points (x, y): cuts bend around strokes
-        p.drawPolyline(QPolygon([QPoint(int(x) * scale, int(y) * scale) for x, y in cut]))
+    # the model's own cuts dashed red; the alternative segmentations' (engine/ocr/alternatives.py),
+    # which the lattice also holds, dotted in blue and green — drawn first, under the red ones
+    styles = [(QColor(220, 0, 0), Qt.PenStyle.DashLine), (QColor(31, 119, 180), Qt.PenStyle.DotLine),
+              (QColor(44, 160, 44), Qt.PenStyle.DotLine)]
+    segs = cands.segs or [seg]
+    for i in reversed(range(len(segs))):
+        color, style = styles[min(i, len(styles) - 1)]
+        p.setPen(QPen(color, 2, style))
+        for cut in segs[i].cuts:                  # (rows, 2) points (x, y): cuts bend around strokes
+            p.drawPolyline(QPolygon([QPoint(int(x) * scale, int(y) * scale) for x, y in cut]))
     font = QFont(base_font)
     font.setPointSizeF(14)
     font.setBold(True)
@@ -64,3 +71,10 @@ def segmentation_pixmap(cands, path_spans: dict, base_font: QFont) -> QPixmap:
         p.drawText(x0 * scale + 2, max(16, y0 * scale - 2), label)
     p.end()
     return pix
+
+
+def segments_text(cands) -> str:
+    """"10 segments", or with alternative segmentations "3 segmentations (10, 11, 12 segments)"."""
+    if len(cands.segs) <= 1:
+        return f"{len(cands.seg.segments)} segments"
+    return f"{len(cands.segs)} segmentations ({', '.join(str(len(s.segments)) for s in cands.segs)} segments)"

@@ -105,10 +105,10 @@ def diagnose(model: LeNet, fields: list) -> dict:
         clean_cut[i] = clean_path_exists(cut_reading.cands, f.text)
         if f.touching:
             separable = [a + b for a, b in zip(separable, row_separable_pairs(cut, f.text))]
-        seg = segment(f.image, f.owner, cutter=model.cutter)
-        reading = graph.decode(model, f.image, n_alternatives=0, seg=seg, posterior=False)
+        segs = graph.segmentations(model, f.image, f.owner)      # the model's cut finders'
+        reading = graph.decode(model, f.image, n_alternatives=0, segs=segs, posterior=False)
         right[i] = reading.amount == f.text
-        fragments[i] = fragment_marks(seg, f.text) > 0
+        fragments[i] = fragment_marks(segs[0], f.text) > 0
         clean[i] = clean_path_exists(reading.cands, f.text)
         spans = graph.truth_spans(reading, f.text)
         if not spans:

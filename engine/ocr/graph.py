@@ -6,6 +6,8 @@ the CNN, and yields 12 parallel arcs, one per character (0-9 . ,), weighted by i
 log-probability. A path start→end is one segmentation *and* one reading of it; its score is the
 sum of its arcs' log-probabilities (the NOT_A_CHAR class soaks up probability from bad spans,
 which is what makes paths through them score low).
+With alternative segmentations (engine/ocr/alternatives.py) a state is the ink consumed so far,
+and an arc is a span of one of the segmentations; everything below works on either lattice.
 
     decode:  Viterbi → the best path → the amount; n-best paths → distinct alternative amounts
     GTN loss (Bottou et al. 1997; LeCun et al. 1998 sec. VI):
@@ -25,105 +27,23 @@ import torch
 from engine import lattice
 from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
-from engine.ocr.segment import Segmentation, amount_field, segment
-
-MAX_SPAN = 4                 # a character is made of at most 4 consecutive segments (a round
-                             # digit like "0" can be cut in 4: more cost little, fewer lose it)
-MAX_SPAN_WIDTH = 1.6         # × digit height: no character is wider
-CONTEXT_SIDE = 2.0           # × digit height: the square a span is seen in for the context channel
+from engine.ocr.alternatives import merged_candidates
+from engine.ocr.segment import Segmentation, amount_field, segment, segment_alternatives
+from engine.ocr.spans import (CONTEXT_SIDE, MAX_SPAN, MAX_SPAN_WIDTH, Candidates, ContextField,  # noqa: F401
+                              candidates, normalize, span_inputs)                              # (re-exported)
 
 
-def normalize(crop: np.ndarray) -> np.ndarray:
-    """MNIST-style: fit the ink in 20x20 keeping its aspect, centre of mass at the centre of 28x28."""
-    crop = crop.astype(np.float32)
-    h, w = crop.shape
-    s = 20.0 / max(h, w)
-    nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
-    small = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    total = small.sum()
-    if total <= 0:
-        return np.zeros((28, 28), np.float32)
-    cy = (small.sum(axis=1) * np.arange(nh)).sum() / total
-    cx = (small.sum(axis=0) * np.arange(nw)).sum() / total
-    m = np.float32([[1, 0, 14 - cx], [0, 1, 14 - cy]])
-    return cv2.warpAffine(small, m, (28, 28), flags=cv2.INTER_LINEAR, borderValue=0)
+def segmentations(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None) -> list:
+    """The field's segmentations by each of the model's cut finders (model.cut_finders())."""
+    finders = model.cut_finders()
+    if len(finders) == 1:
+        return [segment(image, owner, cutter=finders[0])]
+    return segment_alternatives(image, finders, owner)
 
 
-class ContextField:
-    """Context windows of the spans of one field, 28x28 each: a square of CONTEXT_SIDE digit
-    heights centred on the span (horizontally) and on the writing line, the span's ink at 1 and
-    all other ink at 0.5. The size-normalized span image cannot tell a whole "1" from the left
-    stroke of a "4" cut off its neighbour; this window shows whether the ink goes on past the
-    span's edges. The field is shrunk once to the windows' scale (a per-span resize of the
-    window cost ~5 ms per amount); each window is then a slice plus its span's own small resize."""
-
-    def __init__(self, ink: np.ndarray, height: float, center_y: float):
-        self.scale = s = 28.0 / (CONTEXT_SIDE * height)
-        h, w = ink.shape
-        small = cv2.resize(ink.astype(np.float32), (max(1, round(w * s)), max(1, round(h * s))),
-                           interpolation=cv2.INTER_AREA)
-        self.small = np.pad(small, 28) * np.float32(0.5)          # 28 px margins: no bounds checks
-        self.top = int(round(center_y * s)) + 14                   # window top in `small` (28 - 14)
-
-    def window(self, crop: np.ndarray, box: tuple) -> np.ndarray:
-        s, (x0, y0, x1, _) = self.scale, box
-        left = int(round((x0 + x1) / 2 * s)) + 14
-        win = self.small[self.top:self.top + 28, left:left + 28].copy()
-        span = cv2.resize(crop.astype(np.float32), (max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))),
-                          interpolation=cv2.INTER_AREA) * np.float32(0.5)
-        px, py = int(round(x0 * s)) + 28 - left, int(round(y0 * s)) + 28 - self.top
-        ax0, ay0 = max(px, 0), max(py, 0)
-        ax1, ay1 = min(px + span.shape[1], 28), min(py + span.shape[0], 28)
-        if ax1 > ax0 and ay1 > ay0:
-            win[ay0:ay1, ax0:ax1] += span[ay0 - py:ay1 - py, ax0 - px:ax1 - px]
-        return np.minimum(win, 1.0, out=win)
-
-
-@dataclasses.dataclass
-class Candidates:
-    """The spans of a segmentation that may be characters, with their CNN inputs."""
-    seg: Segmentation
-    spans: list                   # [(k, m)]: segments k..m-1
-    images: np.ndarray            # (N, 28, 28) float32 in [0, 1]
-    geometry: np.ndarray          # (N, NUM_GEOMETRY) float32
-    boxes: list                   # [(x0, y0, x1, y1)] of each span in the normalized field
-    context: Optional[np.ndarray] = None   # (N, 28, 28) context windows, when asked for
-
-    def inputs(self, context: bool) -> np.ndarray:
-        """The CNN's images: (N, 28, 28), or (N, 2, 28, 28) with the context channel."""
-        if not context:
-            return self.images
-        if self.context is None:
-            raise ValueError("these candidates were built without context windows")
-        return np.stack([self.images, self.context], axis=1)
-
-    @property
-    def num_states(self) -> int:
-        return len(self.seg.segments) + 1
-
-
-def candidates(seg: Segmentation, context: bool = False) -> Candidates:
-    """Every span of 1..MAX_SPAN segments that may be a character, ready for the CNN (`context`:
-    with context windows too)."""
-    S, H = len(seg.segments), seg.height
-    spans, images, geometry, boxes, windows = [], [], [], [], []
-    field = ContextField(seg.ink, H, seg.center_y) if context else None
-    for k in range(S):
-        for m in range(k + 1, min(S, k + MAX_SPAN) + 1):
-            if m - k > 1 and any(p.mark for p in seg.segments[k:m]):
-                break                                     # a '.' or ',' stands alone
-            crop, (x0, y0, x1, y1) = seg.union(k, m)
-            if m - k > 1 and x1 - x0 > MAX_SPAN_WIDTH * H:
-                break
-            spans.append((k, m))
-            images.append(normalize(crop))
-            geometry.append(((y1 - y0) / H, ((y0 + y1) / 2 - seg.center_y) / H, (x1 - x0) / H,
-                             float(seg.segments[k].cut_left), float(seg.segments[m - 1].cut_right)))
-            boxes.append((x0, y0, x1, y1))
-            if context:
-                windows.append(field.window(crop, (x0, y0, x1, y1)))
-    return Candidates(seg, spans, np.stack(images), np.asarray(geometry, np.float32), boxes,
-                      np.stack(windows) if context else None)
+def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None) -> Candidates:
+    """The spans of the field's segmentations, merged into one lattice when there are several."""
+    return merged_candidates(segmentations(model, image, owner), context=bool(model.config.context))
 
 
 def score(model: LeNet, cands: Candidates) -> torch.Tensor:
@@ -187,14 +107,18 @@ def path_text(graph: lattice.Acceptor, path: list) -> str:
 
 
 def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
-           seg: Optional[Segmentation] = None, posterior: bool = True) -> Reading:
+           seg: Optional[Segmentation] = None, posterior: bool = True,
+           segs: Optional[list] = None) -> Reading:
     """Read an amount field (or a whole check): segment, score every span, Viterbi, n-best.
 
+    `seg`: read that segmentation only; `segs`: those, merged (default: the model's cut
+    finders' segmentations of the field, merged).
     `posterior` also sums all segmentations of the best amount (the tab shows it; the CLI does not
     need it and saves a few ms)."""
     t0 = time.perf_counter()
-    seg = seg if seg is not None else segment(amount_field(image), cutter=model.cutter)
-    cands = candidates(seg, context=bool(model.config.context))
+    context = bool(model.config.context)
+    cands = (candidates(seg, context) if seg is not None else merged_candidates(segs, context) if segs
+             else model_candidates(model, amount_field(image)))
     with torch.no_grad():
         logp = score(model, cands)
         graph = build_graph(cands, logp)
@@ -221,8 +145,9 @@ def span_ink(cands: Candidates, n_chars: int) -> tuple[np.ndarray, list]:
     owner = cands.seg.owner
     ink_of = np.bincount(owner[cands.seg.ink & (owner >= 0)].ravel(), minlength=n_chars)
     per_span = []
-    for (k, m), (x0, y0, x1, y1) in zip(cands.spans, cands.boxes):
-        crop, _ = cands.seg.union(k, m)
+    for i, (x0, y0, x1, y1) in enumerate(cands.boxes):
+        seg, k, m = cands.segments_of(i)
+        crop, _ = seg.union(k, m)
         own = owner[y0:y1, x0:x1][crop]
         per_span.append((np.bincount(own[own >= 0], minlength=n_chars), int(crop.sum())))
     return ink_of, per_span

@@ -12,6 +12,7 @@ channel showing the span in its surroundings (LeNetConfig.context).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import torch
@@ -40,6 +41,11 @@ class LeNetConfig:
                               # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
     cut_gate: float = GATE    # × digit height: narrower components keep the heuristic cuts
                               # (files from before this field: cutter.GATE, what they were trained with)
+    # alternative segmentations decoded in the same lattice (engine/ocr/alternatives.py), trained
+    # after the recognizer: they change decoding, not the recognizer's weights
+    alt_heuristic: int = 0    # 1: also the heuristic projection-minimum cuts
+    alt_cutter: int = 0       # channels of a second learned cut finder ("cut2.*"; 0: none)
+    alt_cut_gate: float = GATE   # its gate (× digit height)
 
 
 class LeNet(nn.Module):
@@ -56,6 +62,24 @@ class LeNet(nn.Module):
         # the segmenter's cut finder (cutter.Cutter, a plain object: not this network's parameters),
         # attached by training or loading; decoding and GTN training segment with it
         self.cutter = None
+        self.alt_cutter = None    # the second cut finder (config.alt_cutter), likewise attached
+
+    def cut_finders(self) -> list:
+        """The cut finders whose segmentations the lattice holds, the model's own first (a
+        cutter.Cutter, or None for the heuristic cuts)."""
+        finders = [self.cutter]
+        if self.alt_cutter is not None:
+            finders.append(self.alt_cutter)
+        if self.config.alt_heuristic and self.cutter is not None:
+            finders.append(None)
+        return finders
+
+    def with_heuristic_cuts(self, on: bool = True) -> "LeNet":
+        """The same recognizer (the same weights, shared) decoding with or without the heuristic
+        cuts as an alternative segmentation in its lattice (engine/ocr/alternatives.py)."""
+        twin = copy.copy(self)
+        twin.config = dataclasses.replace(self.config, alt_heuristic=int(on))
+        return twin
 
     def freeze_batchnorm(self) -> "LeNet":
         """Keep the normalization statistics of pre-training (GTN steps see one amount's spans,
@@ -109,11 +133,13 @@ def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
 
 
 def cutter_tensors(model: LeNet, half: bool = False) -> dict:
-    """The cut finder's weights, under "cut." (none with the heuristic cuts); float32 by default:
+    """The cut finders' weights, under "cut." and "cut2." (none with the heuristic cuts); float32 by default:
     40 KB, and segmenting with rounded weights could move a cut by a pixel from where training put it."""
-    if model.cutter is None:
-        return {}
-    return {"cut." + k: (v.half() if half else v) for k, v in model.cutter.net.state_dict().items()}
+    out = {}
+    for prefix, finder in (("cut.", model.cutter), ("cut2.", model.alt_cutter)):
+        if finder is not None:
+            out.update({prefix + k: (v.half() if half else v) for k, v in finder.net.state_dict().items()})
+    return out
 
 
 def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
@@ -126,6 +152,13 @@ def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
         net = CutNet(model.config.cutter)
         net.load_state_dict(cut)
         model.cutter = Cutter(net, model.config.cut_gate)
+    cut2 = {k[5:]: v.float() for k, v in tensors.items() if k.startswith("cut2.")}
+    if model.config.alt_cutter:
+        if not cut2:
+            raise KeyError("the config names a second cut finder (alt_cutter) the file lacks (cut2.*)")
+        net = CutNet(model.config.alt_cutter)
+        net.load_state_dict(cut2)
+        model.alt_cutter = Cutter(net, model.config.alt_cut_gate)
     # channels-last convolution weights (with the channels-last input of forward's decoding path)
     # keep torch's CPU kernels in the fast layout end to end: the CNN decodes ~1.5x faster
     return model.to(memory_format=torch.channels_last).eval()

@@ -16,6 +16,7 @@ The result lists the pieces left to right as boolean masks over the normalized f
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Optional
 
 import cv2
@@ -42,6 +43,11 @@ class Piece:
     mark: bool = False            # a whole small component ('.', ','): a character on its own
     cut_left: bool = False        # its left side is a cut through ink (not a gap between components)
     cut_right: bool = False       # likewise its right side
+
+    @functools.cached_property
+    def mean_x(self) -> float:
+        """Mean column of its ink, from its left edge (segments are ordered by x0 + this)."""
+        return float(np.nonzero(self.mask)[1].mean())
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -191,6 +197,35 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
     `cutter` (engine.ocr.cutter.Cutter): learned cuts instead of the projection-minimum ones.
     `oracle_cuts` (with `owner`): cut components only where characters meet (true_cuts), to
     measure what a perfect cutter would give (`seqlab eval ocr --diagnose`)."""
+    return cut(prepare(image, owner), cutter, oracle_cuts)
+
+
+def segment_alternatives(image: np.ndarray, cutters: list, owner: Optional[np.ndarray] = None) -> list:
+    """One Segmentation per cut finder of `cutters` (a Cutter, or None for the heuristic cuts), all
+    of the same normalized field: everything before the cuts is done once."""
+    prepared = prepare(image, owner)
+    return [cut(prepared, c) for c in cutters]
+
+
+@dataclasses.dataclass
+class Prepared:
+    """The field up to its components, before any cut: what alternative cut finders share."""
+    ink: np.ndarray
+    owner: Optional[np.ndarray]
+    height: float
+    center_y: float
+    groups: list                  # [[component label]]: stacked components merged, left to right
+    small: set                    # component labels that are marks ('.', ',')
+    boxes: list                   # [(left, top)] of each group
+    subs: list                    # [(h, w) bool mask] of each group
+    starts: list                  # [[x]]: the heuristic cut columns inside each group
+    heuristic: dict = dataclasses.field(default_factory=dict)   # group -> (pieces, cuts) of its
+                                  # heuristic cuts, once made (shared by the cut finders that make them)
+
+
+def prepare(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Prepared:
+    """Binarize, rescale, deslant and find the components of an amount field (segment's steps 1-3,
+    and the heuristic cut columns of step 4)."""
     gray = to_gray(image)
     if gray.size > MAX_PIXELS:
         raise ValueError(f"image too large ({gray.shape[1]}x{gray.shape[0]}); crop the amount field")
@@ -264,33 +299,57 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
     starts = [_cuts(sub, H) for sub in subs]
     if sum(len(x) + 1 for x in starts) > 4 * MAX_SEGMENTS:               # bounded time for scribbles
         raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
-    segments, cuts = [], []
-    parts = list(zip(subs, starts))
+    return Prepared(ink, owner, H, center_y, groups, small, boxes, subs, starts)
+
+
+def cut(prepared: Prepared, cutter=None, oracle_cuts: bool = False) -> Segmentation:
+    """Cut the components of a prepared field (segment's steps 4-5) into the ordered pieces."""
+    ink, owner, H = prepared.ink, prepared.owner, prepared.height
+    subs, starts = prepared.subs, prepared.starts
     if oracle_cuts and owner is not None:
-        all_paths = true_cuts(parts, boxes, owner)
-    elif cutter is not None:
-        plans = cutter.plan(subs, H, starts)
-        all_paths = cut_paths([(sub, xs) for sub, (xs, _) in zip(subs, plans)], H, [c for _, c in plans])
+        plans = [(None, "oracle")] * len(subs)
+        all_paths = true_cuts(list(zip(subs, starts)), prepared.boxes, owner)
     else:
-        all_paths = cut_paths(parts, H)
-    for g, (l, t), sub, paths in zip(groups, boxes, subs, all_paths):
-        h_sub, w_sub = sub.shape
-        edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
-        col = np.arange(w_sub)[None, :]
-        for j, (a, e) in enumerate(zip(edges[:-1], edges[1:])):
-            piece = sub & (col >= a[:, None]) & (col < e[:, None])
-            if piece.sum() >= 4:
-                rows, cols = np.nonzero(piece.any(axis=1))[0], np.nonzero(piece.any(axis=0))[0]
-                segments.append(Piece(l + int(cols[0]), t + int(rows[0]),
-                                      piece[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1],
-                                      mark=len(g) == 1 and g[0] in small,
-                                      cut_left=j > 0, cut_right=j < len(paths)))
-        cuts += [np.stack([l + p, t + np.arange(h_sub)], axis=1) for p in paths]
+        plans = cutter.plan(subs, H, starts) if cutter is not None else [(xs, None) for xs in starts]
+        # a component cut by the heuristic (ink as the cost) is cut alike by every cut finder of
+        # the field that leaves it to the heuristic: done once (segment_alternatives)
+        todo = [i for i, (_, cost) in enumerate(plans) if cost is not None or i not in prepared.heuristic]
+        all_paths = [None] * len(subs)
+        for i, paths in zip(todo, cut_paths([(subs[i], plans[i][0]) for i in todo], H,
+                                            [plans[i][1] for i in todo])):
+            all_paths[i] = paths
+    segments, cuts = [], []
+    for i, paths in enumerate(all_paths):
+        if paths is None:
+            pieces, polylines = prepared.heuristic[i]
+        else:
+            pieces, polylines = _pieces(prepared, i, paths)
+            if plans[i][1] is None:
+                prepared.heuristic[i] = pieces, polylines
+        segments += pieces
+        cuts += polylines
         if len(segments) > MAX_SEGMENTS:
             raise ValueError(f"too much ink: more than {MAX_SEGMENTS} pieces — is this an amount?")
-    segments.sort(key=lambda p: p.x0 + np.nonzero(p.mask)[1].mean())
-    return Segmentation(ink, segments, cuts, H, center_y, owner,
-                        [(l, t, sub) for (l, t), sub in zip(boxes, subs)])
+    segments.sort(key=lambda p: p.x0 + p.mean_x)
+    return Segmentation(ink, segments, cuts, H, prepared.center_y, owner,
+                        [(l, t, sub) for (l, t), sub in zip(prepared.boxes, subs)])
+
+
+def _pieces(prepared: Prepared, i: int, paths: list) -> tuple[list, list]:
+    """The pieces of component i between its cut `paths`, and the cuts as (rows, 2) points (x, y)."""
+    g, (l, t), sub = prepared.groups[i], prepared.boxes[i], prepared.subs[i]
+    h_sub, w_sub = sub.shape
+    edges = [np.zeros(h_sub, np.int64)] + paths + [np.full(h_sub, w_sub)]
+    col = np.arange(w_sub)[None, :]
+    pieces = []
+    for j, (a, e) in enumerate(zip(edges[:-1], edges[1:])):
+        piece = sub & (col >= a[:, None]) & (col < e[:, None])
+        if piece.sum() >= 4:
+            rows, cols = np.nonzero(piece.any(axis=1))[0], np.nonzero(piece.any(axis=0))[0]
+            pieces.append(Piece(l + int(cols[0]), t + int(rows[0]), piece[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1],
+                                mark=len(g) == 1 and g[0] in prepared.small,
+                                cut_left=j > 0, cut_right=j < len(paths)))
+    return pieces, [np.stack([l + p, t + np.arange(h_sub)], axis=1) for p in paths]
 
 
 def find_amount_box(gray: np.ndarray) -> Optional[tuple[int, int, int, int]]:

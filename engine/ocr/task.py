@@ -12,6 +12,7 @@ pre-training only) and "gtn.*" (after GTN training), so that eval compares them 
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import os
@@ -123,14 +124,35 @@ class OcrTask:
             raise ValueError("--c1, --c3, --f5 must be ≥ 1 and --dropout in [0, 1)")
         if net.cutter < 0 or (net.cutter and (cfg.cut_fields < 1 or cfg.cut_steps < 1)):
             raise ValueError("--cutter must be ≥ 0 (0: heuristic cuts), --cut-fields and --cut-steps ≥ 1")
-        if cfg.cut_target not in cutter.TARGETS or net.cut_gate < 0:
-            raise ValueError(f"--cut-target must be one of {', '.join(cutter.TARGETS)}; --cut-gate ≥ 0")
+        if (cfg.cut_target not in cutter.TARGETS or cfg.alt_cut_target not in cutter.TARGETS
+                or min(net.cut_gate, net.alt_cut_gate) < 0):
+            raise ValueError(f"--cut-target and --alt-cut-target must be one of {', '.join(cutter.TARGETS)}; "
+                             "--cut-gate and --alt-cut-gate ≥ 0")
+        if (net.alt_cutter < 0 or net.alt_heuristic not in (0, 1) or cfg.gtn_alternatives not in (0, 1)
+                or (net.alt_heuristic and not net.cutter)):
+            raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
+                             "cut finder, --cutter > 0: else the heuristic cuts are the model's own)")
         t0 = time.time()
         cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
                                                      cfg.cut_target, net.cut_gate)) if net.cutter else None
-        isolated = yield from train.pretrain(cfg, config=net, cutter=cut_finder)
+        # the recognizer pre-trains on its own cut finder's segmentations; the alternative ones
+        # (engine/ocr/alternatives.py) join the lattice after GTN training — or before it, with
+        # --gtn-alternatives 1
+        alone = dataclasses.replace(net, alt_heuristic=0, alt_cutter=0)
+        isolated = yield from train.pretrain(cfg, config=alone, cutter=cut_finder)
+
+        def with_alternatives(models):
+            alt = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.alt_cutter, cfg.seed,
+                                                  cfg.alt_cut_target, net.alt_cut_gate)) if net.alt_cutter else None
+            for model in models:
+                model.config, model.alt_cutter = net, alt
+
+        if cfg.gtn_alternatives:
+            yield from with_alternatives([isolated])
         history: list = []                   # (GTN step, validation amount accuracy)
         gtn = (yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps else isolated
+        if not cfg.gtn_alternatives:
+            yield from with_alternatives({id(isolated): isolated, id(gtn): gtn}.values())
         yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
         metrics = held_out_metrics(gtn, isolated, args.eval_amounts)
         yield Progress(1, 1, message="saving")
@@ -191,15 +213,15 @@ class OcrTask:
     def bench(self, args):
         from engine import bench
         from engine.ocr import checks
-        from engine.ocr.segment import segment
         import torch
         r = load(args.model)
         rng = np.random.default_rng(7)
         bank = checks.DigitBank("test")
         fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
                                     touch_rate=0.3).image for _ in range(max(args.n, 4))]
-        segs = [segment(f, cutter=r.gtn.cutter) for f in fields]
-        cands = [graph.candidates(s, context=bool(r.gtn.config.context)) for s in segs]
+        context = bool(r.gtn.config.context)
+        segs = [graph.segmentations(r.gtn, f) for f in fields]       # one per cut finder
+        cands = [graph.merged_candidates(s, context) for s in segs]
         with torch.no_grad():
             logps = [graph.score(r.gtn, c) for c in cands]
         graphs = [graph.build_graph(c, lp) for c, lp in zip(cands, logps)]
@@ -218,16 +240,30 @@ class OcrTask:
             t0 = time.thread_time()
             graph.decode(r.gtn, f, posterior=False)
             cpu.append(time.thread_time() - t0)
+        # side by side, field by field: the same recognizer with its own cut finder's segmentation
+        # only, and with the heuristic cuts as a second one (engine/ocr/alternatives.py): what the
+        # alternative costs, in the same minutes
+        own = copy.copy(r.gtn.with_heuristic_cuts(False))
+        own.config, own.alt_cutter = dataclasses.replace(own.config, alt_cutter=0), None
+        variants = {"own_cuts_only": own, "with_heuristic_cuts": own.with_heuristic_cuts(True)}
+        pair: dict = {k: [] for k in variants}
+        for f in fields:
+            for key, model in variants.items():
+                t0 = time.perf_counter()
+                graph.decode(model, f, posterior=False)
+                pair[key].append(time.perf_counter() - t0)
         return {
             "task": "ocr", "amount_digits": 6, "torch_threads": torch.get_num_threads(),
             "load_average_1min": round(os.getloadavg()[0], 2), "cpu_cores": os.cpu_count(),
             "decode": bench.time_each(lambda f: graph.decode(r.gtn, f, posterior=False), fields),
             "decode_thread_cpu": bench.summarize_ms(cpu),
-            "stages": {"segment": bench.time_each(lambda f: segment(f, cutter=r.gtn.cutter), fields),
-                       "spans_to_cnn_inputs": bench.time_each(graph.candidates, segs),
+            "decode_side_by_side": {k: bench.summarize_ms(v) for k, v in pair.items()},
+            "stages": {"segment": bench.time_each(lambda f: graph.segmentations(r.gtn, f), fields),
+                       "spans_to_cnn_inputs": bench.time_each(lambda s: graph.merged_candidates(s, context), segs),
                        "cnn": bench.time_each(cnn_only, cands),
                        "viterbi_and_nbest": bench.time_each(lattice_only, graphs)},
-            "mean_segments": float(np.mean([len(s.segments) for s in segs])),
+            "segmentations": len(r.gtn.cut_finders()),
+            "mean_segments": float(np.mean([len(s[0].segments) for s in segs])),
             "mean_spans": float(np.mean([len(c.spans) for c in cands])),
         }
 

@@ -56,6 +56,9 @@ class TrainConfig:
     cut_steps: int = 3000         # its training steps (32 windows of components each)
     cut_target: str = "between"   # what it learns (cutter.TARGETS): the columns "between" two
                                   # characters' ink where both have some, or every "separating" one
+    alt_cut_target: str = "separating"   # what the second cut finder learns (with --alt-cutter)
+    gtn_alternatives: int = 0     # 1: the alternative segmentations (--alt-heuristic, --alt-cutter)
+                                  # join the lattice before GTN training, not after it
     seed: int = 0
 
 
@@ -210,8 +213,9 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 # --- 2. GTN training ---------------------------------------------------------------------------
 
 def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
-    """-log P(text | image) through the lattice; None when no path reads `text`."""
-    cands = graph.candidates(segment(image, cutter=model.cutter), context=bool(model.config.context))
+    """-log P(text | image) through the lattice (of all the model's segmentations: in GTN training
+    its own cut finder's only, the alternatives join after it); None when no path reads `text`."""
+    cands = graph.model_candidates(model, image)
     logp = graph.score(model, cands)
     loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
     return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
