@@ -11,7 +11,7 @@ from engine import cards, lattice
 from engine.ocr import checks, cutter, graph
 from engine.ocr.alternatives import merged_candidates
 from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
-from engine.ocr.segment import segment, segment_alternatives
+from engine.ocr.segment import HeuristicAbove, segment, segment_alternatives
 
 
 def tiny_cutter(seed: int) -> cutter.Cutter:
@@ -103,7 +103,7 @@ def test_the_second_cut_finder_and_the_heuristic_travel_in_the_model_file():
     assert any(k.startswith("cut2.") for k in tensors)
     loaded = from_tensors(tensors, dataclasses.asdict(config), "gtn.")
     finders = loaded.cut_finders()
-    assert len(finders) == 3 and finders[2] is None and finders[1].gate == 0.6
+    assert len(finders) == 3 and finders[1].gate == 0.6 and finders[2] == HeuristicAbove(1.5)
     assert torch.equal(finders[1].net.l1.weight, model.alt_cutter.net.l1.weight)
     # files from before these fields: one cut finder
     old = {k: v for k, v in dataclasses.asdict(config).items() if not k.startswith("alt_")}
@@ -124,3 +124,19 @@ def test_a_file_naming_a_missing_second_cut_finder_gives_one_message(tmp_path):
     cards.save_model(tmp_path, tensors, card)
     with pytest.raises(cards.ModelLoadError, match="cut2"):
         task._load_cached(str(tmp_path / "broken"), "x")
+
+
+def test_heuristic_above_a_width_cuts_only_the_wide_components_heuristically(fields):
+    learned, differ = tiny_cutter(3), 0
+    for f in fields[:3]:
+        own, everywhere, wide_only, heuristic = segment_alternatives(
+            f.image, [learned, HeuristicAbove(0.0), HeuristicAbove(1.5), None])
+        boxes = lambda seg, groups: sorted(p.box for p in seg.segments
+                                           if any(l <= p.x0 < l + m.shape[1] for l, _, m in groups))
+        assert boxes(everywhere, own.groups) == boxes(heuristic, own.groups)   # width 0: all heuristic
+        wide = [g for g in own.groups if g[2].shape[1] >= 1.5 * own.height]
+        narrow = [g for g in own.groups if g[2].shape[1] < 1.5 * own.height]
+        assert boxes(wide_only, wide) == boxes(heuristic, wide)      # wide: the heuristic's cuts
+        assert boxes(wide_only, narrow) == boxes(own, narrow)        # narrow: the first finder's
+        differ += boxes(own, wide) != boxes(heuristic, wide)
+    assert differ                       # the two finders cut some wide component differently

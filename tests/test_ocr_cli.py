@@ -129,6 +129,7 @@ def test_eval_errors_sheet_refuses_a_bad_path_before_any_work(tmp_path, capsys):
 @pytest.mark.parametrize("flags, named", [
     (["--cut-target", "anywhere"], "--cut-target"), (["--cut-gate", "-1"], "--cut-target"),
     (["--alt-cut-target", "anywhere"], "--alt-cut-target"), (["--alt-cut-gate", "-1"], "--alt-cut-gate"),
+    (["--alt-heuristic-width", "-1"], "--alt-heuristic-width"),
     (["--alt-cutter", "-4"], "--alt-cutter"), (["--alt-heuristic", "2"], "--alt-heuristic"),
     (["--alt-heuristic", "1", "--cutter", "0"], "--alt-heuristic")])
 def test_train_refuses_a_bad_cut_finder_option_in_one_line(flags, named, tmp_path, capsys):

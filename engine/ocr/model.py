@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.ocr.cutter import GATE, CutNet, Cutter
+from engine.ocr.segment import HeuristicAbove
 
 NUM_CLASSES = 13              # 0-9, '.', ',', NOT_A_CHAR
 NOT_A_CHAR = 12
@@ -43,7 +44,9 @@ class LeNetConfig:
                               # (files from before this field: cutter.GATE, what they were trained with)
     # alternative segmentations decoded in the same lattice (engine/ocr/alternatives.py), trained
     # after the recognizer: they change decoding, not the recognizer's weights
-    alt_heuristic: int = 0    # 1: also the heuristic projection-minimum cuts
+    alt_heuristic: int = 0    # 1: also the heuristic projection-minimum cuts ...
+    alt_heuristic_width: float = 1.5   # ... in components at least this many digit heights wide
+                                       # (narrower ones keep the model's own cuts: no extra spans)
     alt_cutter: int = 0       # channels of a second learned cut finder ("cut2.*"; 0: none)
     alt_cut_gate: float = GATE   # its gate (× digit height)
 
@@ -66,12 +69,13 @@ class LeNet(nn.Module):
 
     def cut_finders(self) -> list:
         """The cut finders whose segmentations the lattice holds, the model's own first (a
-        cutter.Cutter, or None for the heuristic cuts)."""
+        cutter.Cutter, or None for the heuristic cuts; segment.HeuristicAbove for the heuristic
+        cuts of the wide components as an alternative)."""
         finders = [self.cutter]
         if self.alt_cutter is not None:
             finders.append(self.alt_cutter)
         if self.config.alt_heuristic and self.cutter is not None:
-            finders.append(None)
+            finders.append(HeuristicAbove(self.config.alt_heuristic_width))
         return finders
 
     def with_heuristic_cuts(self, on: bool = True) -> "LeNet":

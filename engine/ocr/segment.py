@@ -201,10 +201,19 @@ def segment(image: np.ndarray, owner: Optional[np.ndarray] = None, oracle_cuts: 
 
 
 def segment_alternatives(image: np.ndarray, cutters: list, owner: Optional[np.ndarray] = None) -> list:
-    """One Segmentation per cut finder of `cutters` (a Cutter, or None for the heuristic cuts), all
-    of the same normalized field: everything before the cuts is done once."""
+    """One Segmentation per cut finder of `cutters` (a Cutter, None for the heuristic cuts, or a
+    HeuristicAbove after the first), all of the same normalized field: everything before the cuts
+    is done once, and so is every component that two cut finders cut alike."""
     prepared = prepare(image, owner)
     return [cut(prepared, c) for c in cutters]
+
+
+@dataclasses.dataclass(frozen=True)
+class HeuristicAbove:
+    """A cut finder for segment_alternatives: the heuristic cuts in every component at least
+    `width` digit heights wide, elsewhere the cuts of the field's first cut finder (so that only
+    the components that may hold several characters get alternative cuts, and extra spans)."""
+    width: float
 
 
 @dataclasses.dataclass
@@ -219,8 +228,9 @@ class Prepared:
     boxes: list                   # [(left, top)] of each group
     subs: list                    # [(h, w) bool mask] of each group
     starts: list                  # [[x]]: the heuristic cut columns inside each group
-    heuristic: dict = dataclasses.field(default_factory=dict)   # group -> (pieces, cuts) of its
-                                  # heuristic cuts, once made (shared by the cut finders that make them)
+    plans: list = dataclasses.field(default_factory=list)  # the first cut finder's plans
+    made: dict = dataclasses.field(default_factory=dict)   # (group, plan's cost map) -> (pieces,
+                                  # cuts), once made: shared by the cut finders that cut a group alike
 
 
 def prepare(image: np.ndarray, owner: Optional[np.ndarray] = None) -> Prepared:
@@ -307,13 +317,19 @@ def cut(prepared: Prepared, cutter=None, oracle_cuts: bool = False) -> Segmentat
     ink, owner, H = prepared.ink, prepared.owner, prepared.height
     subs, starts = prepared.subs, prepared.starts
     if oracle_cuts and owner is not None:
-        plans = [(None, "oracle")] * len(subs)
         all_paths = true_cuts(list(zip(subs, starts)), prepared.boxes, owner)
     else:
-        plans = cutter.plan(subs, H, starts) if cutter is not None else [(xs, None) for xs in starts]
-        # a component cut by the heuristic (ink as the cost) is cut alike by every cut finder of
-        # the field that leaves it to the heuristic: done once (segment_alternatives)
-        todo = [i for i, (_, cost) in enumerate(plans) if cost is not None or i not in prepared.heuristic]
+        if isinstance(cutter, HeuristicAbove):        # after another cut finder: reuse its plans
+            base = prepared.plans or [(xs, None) for xs in starts]
+            plans = [(xs, None) if sub.shape[1] >= cutter.width * H else plan
+                     for sub, xs, plan in zip(subs, starts, base)]
+        else:
+            plans = cutter.plan(subs, H, starts) if cutter is not None else [(xs, None) for xs in starts]
+        prepared.plans = prepared.plans or plans
+        # a group cut with the same plan (the heuristic's, or the first cut finder's reused) is cut
+        # alike: its paths and pieces are made once per field
+        keys = [(i, id(cost)) for i, (_, cost) in enumerate(plans)]
+        todo = [i for i, key in enumerate(keys) if key not in prepared.made]
         all_paths = [None] * len(subs)
         for i, paths in zip(todo, cut_paths([(subs[i], plans[i][0]) for i in todo], H,
                                             [plans[i][1] for i in todo])):
@@ -321,11 +337,11 @@ def cut(prepared: Prepared, cutter=None, oracle_cuts: bool = False) -> Segmentat
     segments, cuts = [], []
     for i, paths in enumerate(all_paths):
         if paths is None:
-            pieces, polylines = prepared.heuristic[i]
+            pieces, polylines, _ = prepared.made[keys[i]]
         else:
             pieces, polylines = _pieces(prepared, i, paths)
-            if plans[i][1] is None:
-                prepared.heuristic[i] = pieces, polylines
+            if not oracle_cuts:       # the cost map is kept with them, so that its id stays its own
+                prepared.made[keys[i]] = pieces, polylines, plans[i][1]
         segments += pieces
         cuts += polylines
         if len(segments) > MAX_SEGMENTS:

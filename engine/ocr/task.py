@@ -125,9 +125,9 @@ class OcrTask:
         if net.cutter < 0 or (net.cutter and (cfg.cut_fields < 1 or cfg.cut_steps < 1)):
             raise ValueError("--cutter must be ≥ 0 (0: heuristic cuts), --cut-fields and --cut-steps ≥ 1")
         if (cfg.cut_target not in cutter.TARGETS or cfg.alt_cut_target not in cutter.TARGETS
-                or min(net.cut_gate, net.alt_cut_gate) < 0):
+                or min(net.cut_gate, net.alt_cut_gate, net.alt_heuristic_width) < 0):
             raise ValueError(f"--cut-target and --alt-cut-target must be one of {', '.join(cutter.TARGETS)}; "
-                             "--cut-gate and --alt-cut-gate ≥ 0")
+                             "--cut-gate, --alt-cut-gate and --alt-heuristic-width ≥ 0")
         if (net.alt_cutter < 0 or net.alt_heuristic not in (0, 1) or cfg.gtn_alternatives not in (0, 1)
                 or (net.alt_heuristic and not net.cutter)):
             raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
