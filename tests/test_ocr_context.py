@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from engine.ocr import checks, graph, segment, train
+from engine.ocr.spans import ContextField
 from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
 
 
@@ -20,7 +21,7 @@ def test_context_window_shows_the_span_bright_and_its_neighbours_dim():
     ink = np.zeros((48, 120), bool)
     ink[8:40, 40:46] = True
     ink[8:40, 66:72] = True
-    field = graph.ContextField(ink, height=32.0, center_y=24.0)
+    field = ContextField(ink, height=32.0, center_y=24.0)
     win = field.window(ink[8:40, 40:46], (40, 8, 46, 40))
     assert win.shape == (28, 28) and win.dtype == np.float32
     cols = win.max(axis=0)
@@ -30,9 +31,9 @@ def test_context_window_shows_the_span_bright_and_its_neighbours_dim():
     assert win[:, :10].max() == 0                                     # nothing to the left
     # the same bar seen alone: no neighbour (the field shrinks to a whole number of pixels, so
     # a field of another width lands up to half a pixel elsewhere)
-    alone = graph.ContextField(ink[:, :56], 32.0, 24.0).window(ink[8:40, 40:46], (40, 8, 46, 40))
+    alone = ContextField(ink[:, :56], 32.0, 24.0).window(ink[8:40, 40:46], (40, 8, 46, 40))
     assert alone[:, 16:].max() == 0 and np.abs(alone[:, :16] - win[:, :16]).max() < 0.2
-    thin = graph.ContextField(ink, 32.0, 24.0).window(ink[8:40, 40:41], (40, 8, 41, 40))   # 1 px wide
+    thin = ContextField(ink, 32.0, 24.0).window(ink[8:40, 40:41], (40, 8, 41, 40))   # 1 px wide
     assert thin.max() > 0.5
 
 

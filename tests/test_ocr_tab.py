@@ -86,3 +86,23 @@ def test_heuristic_cuts_join_the_lattice_when_asked(qtbot, tab):
     tab.heuristic_cuts.setChecked(True)             # the same weights, two segmentations merged
     qtbot.waitUntil(lambda: tab.reading is not None and len(tab.reading.cands.segs) == 2, timeout=20000)
     assert "2 segmentations" in tab.info_label.text()
+
+
+def test_a_thin_pen_reads_and_a_photo_gets_a_message(qtbot, tab):
+    tab.canvas.set_stroke_width(2)                  # the thinnest pen: its strokes used to vanish
+    tab.write("70")
+    qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
+    assert tab.amount_label.text() == "70"
+    face = np.full((480, 640), 200, np.uint8)       # filled shapes, not pen strokes
+    face[40:440, 170:470] = 90
+    tab.canvas.set_image(face)
+    qtbot.waitUntil(lambda: tab.reading is None, timeout=20000)
+    assert "filled shapes" in tab.info_label.text()
+
+
+def test_self_test_reads_through_the_bridge(qtbot, tab):
+    result = {}
+    tab.self_test(lambda ok, msg: result.update(ok=ok, msg=msg))
+    qtbot.waitUntil(lambda: "ok" in result, timeout=30000)
+    assert result["ok"], result["msg"]
+    assert result["msg"].startswith("read ")

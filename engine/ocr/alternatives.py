@@ -23,6 +23,7 @@ import numpy as np
 from engine.ocr.spans import MAX_SPAN, Candidates, ContextField, candidates, span_inputs
 from engine.ocr.segment import Segmentation
 
+
 def pixel_keys(shape: tuple) -> np.ndarray:
     """A fixed random uint64 per pixel of a field of `shape` (the same for every call)."""
     return np.random.default_rng(0).integers(0, 2 ** 63, size=shape, dtype=np.uint64)

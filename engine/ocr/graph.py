@@ -20,7 +20,6 @@ import dataclasses
 import time
 from typing import Optional
 
-import cv2
 import numpy as np
 import torch
 
@@ -29,8 +28,7 @@ from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.alternatives import merged_candidates
 from engine.ocr.segment import Segmentation, amount_field, segment, segment_alternatives
-from engine.ocr.spans import (CONTEXT_SIDE, MAX_SPAN, MAX_SPAN_WIDTH, Candidates, ContextField,  # noqa: F401
-                              candidates, normalize, span_inputs)                              # (re-exported)
+from engine.ocr.spans import Candidates, candidates
 
 
 def segmentations(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None) -> list:

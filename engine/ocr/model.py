@@ -37,7 +37,7 @@ class LeNetConfig:
                               # frozen during GTN training (docs/MODELS.md run 8a: better digits,
                               # not better amounts)
     context: int = 0          # 1: a second input channel, the span seen in its surroundings
-                              # (graph.ContextField: does the ink go on past the span's edges?)
+                              # (spans.ContextField: does the ink go on past the span's edges?)
     cutter: int = 16          # channels of the learned cut finder its segmentations come from
                               # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
     cut_gate: float = GATE    # × digit height: narrower components keep the heuristic cuts

@@ -12,7 +12,6 @@ pre-training only) and "gtn.*" (after GTN training), so that eval compares them 
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import os
@@ -243,7 +242,7 @@ class OcrTask:
         # side by side, field by field: the same recognizer with its own cut finder's segmentation
         # only, and with the heuristic cuts as a second one (engine/ocr/alternatives.py): what the
         # alternative costs, in the same minutes
-        own = copy.copy(r.gtn.with_heuristic_cuts(False))
+        own = r.gtn.with_heuristic_cuts(False)                   # a copy: r.gtn keeps its finders
         own.config, own.alt_cutter = dataclasses.replace(own.config, alt_cutter=0), None
         variants = {"own_cuts_only": own, "with_heuristic_cuts": own.with_heuristic_cuts(True)}
         pair: dict = {k: [] for k in variants}

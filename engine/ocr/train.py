@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from engine.ocr import checks, data, graph
 from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
+from engine.ocr.spans import ContextField, normalize
 from engine.runtime import Progress
 
 
@@ -120,7 +121,7 @@ def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None,
     geo = (1.0, 0.0, crop.shape[1] / crop.shape[0], 0.0, 0.0)          # a whole digit: no cut sides
     if rng is not None:
         geo = (geo[0] * rng.uniform(0.9, 1.1), rng.uniform(-0.06, 0.06), *geo[2:])
-    image = graph.normalize(crop)
+    image = normalize(crop)
     if not context:
         return image, geo
     h = crop.shape[0] / geo[0]                                        # the line height it implies
@@ -128,7 +129,7 @@ def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None,
     line, x_at = (with_neighbours(mask, rng, others) if rng is not None and others is not None
                   else (mask, 0))
     box = (x_at + xs.min(), ys.min(), x_at + xs.max() + 1, ys.max() + 1)
-    return np.stack([image, graph.ContextField(line, h, line_y).window(crop, box)]), geo
+    return np.stack([image, ContextField(line, h, line_y).window(crop, box)]), geo
 
 
 def field_distortion(share: float):
