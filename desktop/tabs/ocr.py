@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
                                QVBoxLayout, QWidget)
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
-from desktop.tabs.ocr_drawing import DEMO_AMOUNT, scripted_strokes, segmentation_pixmap, segments_text
+from desktop.tabs.ocr_drawing import DEMO_AMOUNT, scripted_strokes, segmentation_pixmap
 from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
                                    train_job, train_step_job, truth_job)
+from desktop.tabs.ocr_reading import ReadingPage
 from desktop.widgets.drawing_canvas import DrawingCanvas
 from desktop.widgets.lattice_view import LatticeView
 from desktop.widgets.model_card_view import ModelCardView
@@ -49,8 +48,6 @@ class Tab(DemoTab):
         self.truth_view = None
         self._seed = 0
         self._self_test_done: Optional[Callable] = None
-        big = QFont(self.font())
-        big.setPointSizeF(big.pointSizeF() * 1.3)
 
         # toolbar
         self.width_box = QSpinBox()
@@ -93,37 +90,10 @@ class Tab(DemoTab):
         self.figure = left
 
         # right: reading, truth + GTN, training, card
-        self.amount_label = QLabel("—")
-        f = QFont(self.font())
-        f.setPointSizeF(f.pointSizeF() * 2.6)
-        f.setBold(True)
-        self.amount_label.setFont(f)
-        self.amount_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.info_label = QLabel("")
-        self.info_label.setWordWrap(True)
-        # room for two wrapped lines (a two-line message was clipped to one, seen on a screenshot)
-        self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing() + 4)
-        self.alternatives = QListWidget()
-        self.alternatives.setFont(big)
-        self.truth_edit = QLineEdit()
-        self.truth_edit.setPlaceholderText("type the true amount, e.g. 1,250.70")
-        self.truth_edit.setFont(big)
-        self.loss_label = QLabel("")
-        self.loss_label.setWordWrap(True)
-        self.loss_label.setFont(big)
-        self.train_this = QPushButton("Train on this (one GTN step)")
-        self.train_this.setEnabled(False)
-        reading = QWidget()
-        rl = QVBoxLayout(reading)
-        rl.addWidget(QLabel("Viterbi reading"))
-        rl.addWidget(self.amount_label)
-        rl.addWidget(self.info_label)
-        rl.addWidget(QLabel("Top alternatives (click to see the path)"))
-        rl.addWidget(self.alternatives, 1)
-        rl.addWidget(QLabel("True amount → constrained graph, GTN loss, per-arc gradient"))
-        rl.addWidget(self.truth_edit)
-        rl.addWidget(self.loss_label)
-        rl.addWidget(self.train_this)
+        reading = ReadingPage()
+        self.amount_label, self.info_label, self.alternatives = reading.amount_label, reading.info_label, reading.alternatives
+        self.truth_edit, self.loss_label, self.train_this = reading.truth_edit, reading.loss_label, reading.train_this
+        self.reading_page = reading
         self.panel = TrainingPanel(["MNIST digits + generated checks"], [
             Param("fields", "generated amounts for pre-training", "int", 3000, 50, 50000),
             Param("epochs", "pre-training epochs", "int", 10, 1, 100),
@@ -194,12 +164,9 @@ class Tab(DemoTab):
 
     def _show_nothing(self, message: str) -> None:
         self.reading = None
-        self.amount_label.setText("—")
-        self.info_label.setText(message)
-        self.alternatives.clear()
+        self.reading_page.show_nothing(message)
         self.lattice.clear()
         self.segmentation.setText(message)
-        self.train_this.setEnabled(False)
 
     def _on_read_error(self, message: str) -> None:
         if message != "cancelled":
@@ -208,19 +175,7 @@ class Tab(DemoTab):
     def _on_reading(self, result) -> None:
         reading, view = result
         self.reading = reading
-        self.amount_label.setText(reading.amount or "∅")
-        warning = "low confidence: this may not be a handwritten amount · " if reading.doubtful else ""
-        self.info_label.setText(
-            f"{warning}score {reading.score:.2f} (sum of log-probabilities on the path) · "
-            f"P(amount | image) = {reading.posterior:.1%} · {segments_text(reading.cands)}, "
-            f"{len(reading.cands.spans)} candidate characters · {reading.ms:.0f} ms")
-        self.alternatives.blockSignals(True)
-        self.alternatives.clear()
-        self.alternatives.addItem(f"{reading.amount}    {reading.score:.2f}   (Viterbi)")
-        for amount, score, _ in reading.alternatives:
-            self.alternatives.addItem(f"{amount}    {score:.2f}")
-        self.alternatives.setCurrentRow(0)
-        self.alternatives.blockSignals(False)
+        self.reading_page.show_reading(reading)
         c = reading.cands
         top = reading.logp[:, :N_LABELS].max(1)
         from engine.ocr.checks import CHARSET
@@ -289,16 +244,9 @@ class Tab(DemoTab):
 
     def _show_truth(self, view) -> None:
         self.truth_view = view
-        if view is None:
+        self.reading_page.show_loss(view)
+        if view is None or not view.spans:
             self.lattice.set_constrained([], None)
-            self.loss_label.setText("")
-            self.train_this.setEnabled(False)
-            return
-        if not view.spans:
-            self.lattice.set_constrained([], None)
-            self.loss_label.setText(f"no path of this lattice reads “{view.text}”: the segmenter "
-                                    "missed a cut (or the amount has other characters)")
-            self.train_this.setEnabled(False)
             return
         # green arcs: the gradient on the arc that reads the truth (negative: GTN pushes it up);
         # other arcs: summed over their labels (positive: GTN pushes them down)
@@ -306,9 +254,6 @@ class Tab(DemoTab):
         grads.update({i: g for i, g in view.truth_grad.items() if abs(g) >= 0.01})
         self.lattice.set_constrained(view.spans, grads, "numbers: ∂loss/∂w = P(arc) − P(arc | truth)   "
                                      "(blue: training raises the arc, red: lowers it)")
-        self.loss_label.setText(f"GTN loss = −log P(“{view.text}” | image) = {view.loss:.3f}   "
-                                f"(P = {np.exp(-view.loss):.1%})")
-        self.train_this.setEnabled(True)
 
     def train_on_this(self) -> None:
         truth = self.truth_edit.text().strip()
