@@ -204,6 +204,15 @@ def _run(ticket: Ticket) -> None:
     _finish(ticket, "cancelled" if ticket.cancelled else "done")
 
 
+def run_to_end(gen) -> Any:
+    """A long job's result without an engine (CLI, scripts, tests): its progress is dropped."""
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
 def _drive(ticket: Ticket, gen) -> Any:
     """Iterate a long job, forwarding progress and stopping it when cancelled."""
     try:

@@ -317,3 +317,22 @@ def test_training_amounts_can_have_elastically_distorted_digits():
     d = checks.make_field(np.random.default_rng(5), plain, text="3,507", noise=False)
     assert c.text == d.text and not np.array_equal(c.image, d.image)
     assert set(np.unique(c.owner)) == {-1, 0, 1, 2, 3, 4}         # every character still drew ink
+
+
+def test_pretraining_amounts_touch_as_often_as_asked(monkeypatch):
+    # touching amounts are where spans are cut through ink (geometry's two cut-side inputs)
+    def cut_sides(rate):
+        geometry = np.concatenate([g for _, g, _ in train.field_spans(12, "train", 5, rate)])
+        return int((geometry[:, 3:5] > 0).any(axis=1).sum())
+    assert cut_sides(1.0) > cut_sides(0.0)
+    # and pre-training asks for the configured share
+    class Asked(Exception):
+        pass
+
+    def spy(n, split, seed, touch_rate=0.3, **kw):
+        raise Asked(touch_rate)
+
+    monkeypatch.setattr(train, "field_spans", spy)
+    with pytest.raises(Asked) as asked:
+        next(train.pretrain(train.TrainConfig(span_touch_rate=0.7)))
+    assert asked.value.args == (0.7,)

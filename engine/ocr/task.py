@@ -117,8 +117,8 @@ class OcrTask:
     def train(self, args):
         cfg = train.TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(train.TrainConfig)})
         net = LeNetConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LeNetConfig)})
-        if cfg.fields < 1 or cfg.epochs < 1 or cfg.gtn_steps < 0:
-            raise ValueError("--fields and --epochs must be ≥ 1, --gtn-steps ≥ 0")
+        if cfg.fields < 1 or cfg.epochs < 1 or cfg.gtn_steps < 0 or not 0 <= cfg.span_touch_rate <= 1:
+            raise ValueError("--fields and --epochs must be ≥ 1, --gtn-steps ≥ 0, --span-touch-rate in [0, 1]")
         if min(net.c1, net.c3, net.f5) < 1 or not 0 <= net.dropout < 1:
             raise ValueError("--c1, --c3, --f5 must be ≥ 1 and --dropout in [0, 1)")
         if net.cutter < 0 or (net.cutter and (cfg.cut_fields < 1 or cfg.cut_steps < 1)):

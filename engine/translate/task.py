@@ -7,6 +7,7 @@ import time
 
 from engine import bench as benchmark
 from engine import paths
+from engine.runtime import run_to_end
 from engine.translate import data
 from engine.translate.train import TrainConfig, corpus_bleu, train as train_loop
 
@@ -109,7 +110,7 @@ class TranslateTask:
         out = {}
         for beam in (1, 5):
             t0 = time.perf_counter()
-            out[f"bleu_beam{beam}"] = _run(corpus_bleu(tr, pairs, beam))
+            out[f"bleu_beam{beam}"] = run_to_end(corpus_bleu(tr, pairs, beam))
             out[f"seconds_beam{beam}"] = round(time.perf_counter() - t0, 2)
         out.update({"n": len(pairs), "split": "test", "model": args.model})
         return out
@@ -154,14 +155,6 @@ class TranslateTask:
             out[f"batch32_beam{beam}_sentences_per_s"] = round(len(batch) / (time.perf_counter() - t0), 1)
         out["reference"] = "beam 1 (greedy) is the reference for beam 5, same run"
         return out
-
-
-def _run(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
 
 
 TASK = TranslateTask()
