@@ -137,3 +137,44 @@ def test_train_refuses_a_bad_cut_finder_option_in_one_line(flags, named, tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0]
     assert not (tmp_path / "out").exists()               # nothing trained, nothing written
+
+
+@pytest.mark.parametrize("flags, named", [(["--span-touch-rate", "1.5"], "--span-touch-rate"),
+                                          (["--gtn-steps", "-1"], "--gtn-steps")])
+def test_train_refuses_a_bad_training_option_in_one_line(flags, named, tmp_path, capsys):
+    assert cli.main(["train", "ocr", *flags, "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+@needs_model
+def test_gtn_training_from_a_models_pretrained_recognizer(tmp_path, capsys):
+    # --init: the cut finder and the pre-trained recognizer are the shipped model's, bit for bit;
+    # only the GTN recognizer is new, and the card says where it started from
+    from safetensors.numpy import load_file
+    out = tmp_path / "out"
+    assert cli.main(["train", "ocr", "--init", "amounts", "--gtn-steps", "2", "--gtn-batch", "2",
+                     "--gtn-val", "4", "--gtn-eval-every", "1", "--eval-amounts", "5", "--name", "mine",
+                     "--out", str(out)]) == 0
+    shipped, mine = load_file(str(MODEL)), load_file(str(out / "mine.safetensors"))
+    assert set(shipped) == set(mine)
+    for k in shipped:
+        if not k.startswith("gtn."):
+            assert np.array_equal(shipped[k], mine[k]), k
+    card = json.loads((out / "mine.json").read_text())
+    shipped_card = json.loads(MODEL.with_suffix(".json").read_text())
+    assert card["config"] == shipped_card["config"]
+    assert card["extra"]["init"]["sha256"] == shipped_card["sha256"]
+    assert card["extra"]["init"]["train_command"] == shipped_card["train_command"]
+    assert card["train_command"].startswith("seqlab train ocr --init amounts --gtn-steps 2")
+    assert "--fields" not in card["train_command"]
+
+
+@pytest.mark.parametrize("flags, named", [(["--init", "no-such-model"], "no-such-model"),
+                                          (["--init", "amounts", "--c1", "32"], "--c1")])
+def test_init_refuses_a_missing_model_or_a_new_architecture_in_one_line(flags, named, tmp_path, capsys):
+    assert cli.main(["train", "ocr", *flags, "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0]
+    assert not (tmp_path / "out").exists()

@@ -106,3 +106,19 @@ def test_self_test_reads_through_the_bridge(qtbot, tab):
     qtbot.waitUntil(lambda: "ok" in result, timeout=30000)
     assert result["ok"], result["msg"]
     assert result["msg"].startswith("read ")
+
+
+@pytest.mark.slow          # ~1,400 amounts read: validation before and after the step, the card's eval
+def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_home):
+    # the training panel's default start: GTN steps only, from the loaded model's pre-trained CNN
+    import json
+    from desktop.tabs.ocr import START_PRETRAINED
+    shipped = tab.models.card.sha256
+    values = {**tab.panel.values(), "gtn_steps": 1}
+    assert values["start"] == START_PRETRAINED
+    tab.panel.trainRequested.emit(values)
+    qtbot.waitUntil(lambda: "saved amounts" in tab.panel.status.text(), timeout=180000)
+    card = json.loads((seqlab_home / "data" / "models" / "ocr" / "amounts.json").read_text())
+    assert card["train_command"].startswith("seqlab train ocr --init amounts --gtn-steps 1")
+    assert card["extra"]["init"]["sha256"] == shipped
+    qtbot.waitUntil(lambda: tab.models.card.sha256 == card["sha256"], timeout=30000)   # the new one is read with

@@ -31,6 +31,7 @@ from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
 
 GTN, ISOLATED = "GTN-trained CNN", "isolated CNN only"
+START_PRETRAINED, START_SCRATCH = "the model's pre-trained CNN (GTN only)", "scratch (pre-training, then GTN)"
 N_LABELS = 12                    # arcs per span in the recognition graph (0-9 . ,)
 
 
@@ -95,6 +96,7 @@ class Tab(DemoTab):
         self.truth_edit, self.loss_label, self.train_this = reading.truth_edit, reading.loss_label, reading.train_this
         self.reading_page = reading
         self.panel = TrainingPanel(["MNIST digits + generated checks"], [
+            Param("start", "start from", "choice", START_PRETRAINED, choices=[START_PRETRAINED, START_SCRATCH]),
             Param("fields", "generated amounts for pre-training", "int", 3000, 50, 50000),
             Param("epochs", "pre-training epochs", "int", 10, 1, 100),
             Param("gtn_steps", "GTN steps", "int", 400, 0, 100000),
@@ -282,8 +284,15 @@ class Tab(DemoTab):
                    "fields": values["fields"], "epochs": values["epochs"],
                    "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                    "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
-                   "eval_amounts": 200, "out": None, "name": "amounts"}
-        self.panel.started("pre-training on digits and labelled spans, then GTN training")
+                   "eval_amounts": 200, "out": None, "name": "amounts", "init": None}
+        if values["start"] == START_PRETRAINED:
+            # GTN training alone, from the current model's pre-trained CNN and cut finders: minutes,
+            # and the point of the lecture (isolated-trained → GTN-trained); its architecture is the model's
+            name = self.models.card.name if self.models is not None else "amounts"
+            options.update({**asdict(LeNetConfig()), "init": name})
+            self.panel.started(f"GTN training from {name}'s pre-trained CNN")
+        else:
+            self.panel.started("pre-training on digits and labelled spans, then GTN training")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_train_done, on_error=self._on_train_error)
 

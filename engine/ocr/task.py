@@ -67,10 +67,31 @@ def held_out_metrics(gtn: LeNet, isolated: LeNet, n_amounts: int) -> dict:
             "wrong_length": got["wrong_length"], "by_digits": got["by_digits"]}
 
 
+def pretrained(name: str) -> Recognizers:
+    """`--init`: a model's pre-trained recognizer, alone (no alternative segmentations: GTN training
+    reads its own cut finder's, as after pre-training), with its cut finders — a fresh copy, so
+    that training leaves the loaded (cached) model as it was."""
+    path = cards.find_model("ocr", name)
+    tensors, card = cards.load_model(path)
+    try:
+        full = from_tensors(tensors, card.config, "gtn.")
+        alone = {**card.config, "alt_heuristic": 0, "alt_cutter": 0}
+        return Recognizers(from_tensors(tensors, alone, "isolated."), full, card)
+    except (RuntimeError, TypeError, KeyError) as exc:
+        raise cards.ModelLoadError(f"{card.name}: weights do not fit the LeNet config ({exc})") from None
+
+
 def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
-    parts = ["seqlab train ocr"]
+    parts = ["seqlab train ocr"] + ([f"--init {args.init}"] if args.init else [])
+    # with --init the architecture and the pre-training are the init model's: only GTN flags matter
+    pretraining = {"fields", "epochs", "spans_per_epoch", "span_touch_rate", "digits_per_epoch", "batch",
+                   "lr", "cut_fields", "cut_steps", "cut_target", "alt_cut_target"} if args.init else set()
     for config, default in ((cfg, train.TrainConfig()), (net, LeNetConfig())):
+        if args.init and config is net:
+            continue
         for f in dataclasses.fields(config):
+            if f.name in pretraining:
+                continue
             v = getattr(config, f.name)
             if v != getattr(default, f.name):
                 parts.append(f"--{f.name.replace('_', '-')} {v}")
@@ -94,6 +115,9 @@ class OcrTask:
                                     else type(f.default), default=f.default)
             parser.add_argument("--eval-amounts", type=int, default=500,
                                 help="held-out amounts scored for the card (default %(default)s)")
+            parser.add_argument("--init", metavar="MODEL",
+                                help="GTN training only, from MODEL's pre-trained recognizer and cut "
+                                     "finders (its architecture; the pre-training flags are unused)")
             parser.add_argument("--name", default=MODEL_NAME)
         if command == "eval":
             parser.add_argument("--amounts", type=int, default=500, help="held-out generated amounts")
@@ -131,18 +155,29 @@ class OcrTask:
                 or (net.alt_heuristic and not net.cutter)):
             raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
                              "cut finder, --cutter > 0: else the heuristic cuts are the model's own)")
+        if args.init and net != LeNetConfig():
+            changed = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(net)
+                       if getattr(net, f.name) != getattr(LeNetConfig(), f.name)]
+            raise ValueError(f"--init takes the architecture and cut finders from {args.init}: drop {', '.join(changed)}")
         t0 = time.time()
-        cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
-                                                     cfg.cut_target, net.cut_gate)) if net.cutter else None
-        # the recognizer pre-trains on its own cut finder's segmentations; the alternative ones
-        # (engine/ocr/alternatives.py) join the lattice after GTN training — or before it, with
-        # --gtn-alternatives 1
-        alone = dataclasses.replace(net, alt_heuristic=0, alt_cutter=0)
-        isolated = yield from train.pretrain(cfg, config=alone, cutter=cut_finder)
+        init = pretrained(args.init) if args.init else None
+        if init:
+            net, isolated, init_card = init.gtn.config, init.isolated, init.card
+        else:
+            cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
+                                                         cfg.cut_target, net.cut_gate)) if net.cutter else None
+            # the recognizer pre-trains on its own cut finder's segmentations; the alternative ones
+            # (engine/ocr/alternatives.py) join the lattice after GTN training — or before it, with
+            # --gtn-alternatives 1
+            alone = dataclasses.replace(net, alt_heuristic=0, alt_cutter=0)
+            isolated = yield from train.pretrain(cfg, config=alone, cutter=cut_finder)
 
         def with_alternatives(models):
-            alt = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.alt_cutter, cfg.seed,
-                                                  cfg.alt_cut_target, net.alt_cut_gate)) if net.alt_cutter else None
+            if init:
+                alt = init.gtn.alt_cutter
+            else:
+                alt = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.alt_cutter, cfg.seed,
+                                                      cfg.alt_cut_target, net.alt_cut_gate)) if net.alt_cutter else None
             for model in models:
                 model.config, model.alt_cutter = net, alt
 
@@ -163,6 +198,9 @@ class OcrTask:
                   "amounts": "generated by engine/ocr/checks.py; eval: test-split digits, seed 12345, 30% touching"},
             train_command=_train_command(args, cfg, net), seconds=time.time() - t0, device="cpu",
             extra={"train_config": dataclasses.asdict(cfg), "charset": graph.CHARSET,
+                   **({"init": {"name": args.init, "sha256": init_card.sha256,
+                                "train_command": init_card.train_command,
+                                "init": init_card.extra.get("init")}} if init else {}),
                    "gtn_validation": [{"step": k, "amount_accuracy": round(a, 4)} for k, a in history],
                    "models": {"isolated": "after heuristic pre-training", "gtn": "after GTN training"}})
         out = args.out or paths.user_models() / "ocr"
