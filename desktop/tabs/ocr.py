@@ -31,7 +31,7 @@ from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
 
 GTN, ISOLATED = "GTN-trained CNN", "isolated CNN only"
-START_PRETRAINED, START_SCRATCH = "the model's pre-trained CNN (GTN only)", "scratch (pre-training, then GTN)"
+START_PRETRAINED, START_SCRATCH = "pre-trained CNN: GTN only", "scratch: pre-training + GTN"
 N_LABELS = 12                    # arcs per span in the recognition graph (0-9 . ,)
 
 
