@@ -122,3 +122,13 @@ def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_h
     assert card["train_command"].startswith("seqlab train ocr --init amounts --gtn-steps 1")
     assert card["extra"]["init"]["sha256"] == shipped
     qtbot.waitUntil(lambda: tab.models.card.sha256 == card["sha256"], timeout=30000)   # the new one is read with
+
+
+def test_pretraining_settings_apply_only_from_scratch(tab):
+    from desktop.tabs.ocr import START_PRETRAINED, START_SCRATCH
+    fields = tab.panel.editor("fields")
+    assert tab.panel.values()["start"] == START_PRETRAINED and not fields.isEnabled()
+    tab.panel.set_value("start", START_SCRATCH)
+    assert fields.isEnabled() and tab.panel.editor("epochs").isEnabled()
+    tab.panel.set_value("start", START_PRETRAINED)
+    assert not fields.isEnabled()

@@ -127,6 +127,8 @@ class Tab(DemoTab):
         self.train_this.clicked.connect(self.train_on_this)
         self.panel.trainRequested.connect(self._on_train_requested)
         self.panel.cancelRequested.connect(self.cancel_training)
+        self.panel.editor("start").currentTextChanged.connect(self._on_start_changed)
+        self._on_start_changed(self.panel.values()["start"])
         self.canvas.set_stroke_width(self.width_box.value())
 
         self.submit("load", load_job, lane="background", on_done=self._on_models, on_error=self._on_load_error)
@@ -295,6 +297,11 @@ class Tab(DemoTab):
             self.panel.started("pre-training on digits and labelled spans, then GTN training")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_train_done, on_error=self._on_train_error)
+
+    def _on_start_changed(self, start: str) -> None:
+        """Pre-training's settings apply only when training starts from scratch."""
+        for name in ("fields", "epochs"):
+            self.panel.editor(name).setEnabled(start == START_SCRATCH)
 
     def _on_train_progress(self, event) -> None:
         self.panel.on_progress(event)

@@ -124,6 +124,10 @@ class TrainingPanel(QWidget):
                 out[name] = w.isChecked()
         return out
 
+    def editor(self, name: str) -> QWidget:
+        """The widget that edits parameter `name` (a tab may enable it only when it applies)."""
+        return self._editors[name]
+
     def set_value(self, name: str, value: Any) -> None:
         w = self._editors[name]
         if isinstance(w, (QSpinBox, QDoubleSpinBox)):
