@@ -108,9 +108,9 @@ def test_self_test_reads_through_the_bridge(qtbot, tab):
     assert result["msg"].startswith("read ")
 
 
-@pytest.mark.slow          # ~1,400 amounts read: validation before and after the step, the card's eval
 def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_home):
     # the training panel's default start: GTN steps only, from the loaded model's pre-trained CNN
+    # (~17 s: ~1,400 amounts read, validation before and after the step and the card's eval)
     import json
     from desktop.tabs.ocr import START_PRETRAINED
     shipped = tab.models.card.sha256

@@ -289,7 +289,8 @@ class Tab(DemoTab):
                    "eval_amounts": 200, "out": None, "name": "amounts", "init": None}
         if values["start"] == START_PRETRAINED:
             # GTN training alone, from the current model's pre-trained CNN and cut finders: minutes,
-            # and the point of the lecture (isolated-trained → GTN-trained); its architecture is the model's
+            # and the point of the lecture (isolated-trained → GTN-trained). The architecture is
+            # that model's: --init refuses architecture options, so they go back to the defaults
             name = self.models.card.name if self.models is not None else "amounts"
             options.update({**asdict(LeNetConfig()), "init": name})
             self.panel.started(f"GTN training from {name}'s pre-trained CNN")
