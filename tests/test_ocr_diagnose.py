@@ -78,6 +78,34 @@ def test_diagnose_counts_add_up(capsys):
     assert out["viterbi_by_touching"]["all"] == out["viterbi_accuracy"]
     assert 0 <= out["true_cuts"]["viterbi_accuracy"]["all"] <= 1
     assert 0 <= out["fragment_marks"]["read_right"] <= out["fragment_marks"]["amounts"] <= 15
+    wrong = [(f.text, graph.decode(task.load().gtn, f.image, n_alternatives=0, posterior=False).amount)
+             for f in fields]
+    assert out["misreadings"] == diagnose.misreadings([(t, g) for t, g in wrong if t != g])
+    assert "one_digit_fields" not in out                  # validation amounts: the test split unread
+
+
+def test_misreadings_count_substitutions_and_malformed_amounts():
+    got = diagnose.misreadings([("1,250.70", "7,250.70"), ("217", "817"), ("21", "2,1"), ("5", "05"),
+                                ("3.50", "3.5"), ("88", "86")])
+    assert got["wrong"] == 6 and got["same_length"] == 3
+    assert got["substitutions"] == {"1>7": 1, "2>8": 1, "8>6": 1}
+    assert got["not_an_amount_form"] == 3                 # "2,1", "05", "3.5"
+    for amount in ("0", "7", "1234,567", "1,234,567.00", "0.50", "12.34"):
+        assert diagnose.AMOUNT_FORM.fullmatch(amount)
+
+
+@needs_model
+def test_one_digit_fields_read_each_digit_alone():
+    from engine.ocr import data, task
+    model = task.load().gtn
+    got = diagnose.one_digit_fields(model, n=40)
+    x, y = data.load("test")
+    direct = int((train.digit_predictions(model, x[:40]) != y[:40]).sum())
+    assert got["n"] == 40 and got["wrong_direct"] == direct
+    assert got["direct_accuracy"] == round(1 - direct / 40, 4)
+    assert got["field_accuracy"] == round(1 - got["wrong_in_field"] / 40, 4)
+    assert got["wrong_both"] <= min(got["wrong_in_field"], direct)
+    assert got["field_accuracy"] >= 0.9                   # a shipped model reads digits alone
 
 
 def test_a_digits_fragment_taken_for_a_mark_is_counted():

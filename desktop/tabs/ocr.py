@@ -65,7 +65,7 @@ class Tab(DemoTab):
         self.heuristic_cuts.setToolTip(
             "also cut the components at least 1.5 digit heights wide at the projection minima, into "
             "the same lattice: the recognizer chooses among crossing cuts, component by component "
-            "(docs/MODELS.md, Check OCR, stops 18-19: +0.3 points on 6,000 validation amounts, ~1 ms "
+            "(docs/OCR_NOTEBOOK.md, stops 18-19: +0.3 points on 6,000 validation amounts, ~1 ms "
             "more per reading)")
         bar = QHBoxLayout()
         for w in (self.width_box, self.undo_button, self.clear_button, self.check_button,

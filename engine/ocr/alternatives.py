@@ -1,7 +1,7 @@
 """Several over-segmentations of one field in one lattice: the recognizer chooses among their cuts.
 
 One cut finder misses where two touching digits meet in about one touching amount in ten
-(docs/MODELS.md, Check OCR, stops 16-17), and different cut finders miss different ones. So the
+(docs/OCR_NOTEBOOK.md, stops 16-17), and different cut finders miss different ones. So the
 lattice takes the cuts of several (the learned cut finder, a second one taught differently, the
 heuristic projection minima), and Viterbi picks, component by component, the cuts whose spans
 the recognizer reads best — the 1998 paper's idea of over-segmenting and letting the recognizer

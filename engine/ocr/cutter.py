@@ -4,7 +4,7 @@ The heuristic segmenter cuts a component at the minima of its ink projection and
 bend around the strokes it would cross (cut_paths.cut_paths). On touching digits that misses the
 meeting line a third of the time — the cut slices a digit, or leaves a piece of it with its
 neighbour — and given the right cuts the same recognizer reads many more amounts
-(`seqlab eval ocr --diagnose`, "true_cuts"; docs/MODELS.md). So the cuts are learned: a small
+(`seqlab eval ocr --diagnose`, "true_cuts"; docs/OCR_NOTEBOOK.md). So the cuts are learned: a small
 fully convolutional net looks at a component's ink and gives, for every pixel, the probability
 that a cut between two characters passes there. The generator's owner map supplies the truth for
 free: in every row, the columns between one character's last ink and its right neighbour's
@@ -75,7 +75,7 @@ def separating_targets(mask: np.ndarray, owner: np.ndarray) -> np.ndarray:
     where one of the two has no ink (there boundary_targets says nothing, and a cut may slice the
     other). Used as the map itself (from the owner map, with the true cut starts), these targets
     give clean cuts in 0.977 of touching amounts, boundary_targets 0.960; nets trained on either
-    reach ~0.91 (docs/MODELS.md, Check OCR, stop 17)."""
+    reach ~0.91 (docs/OCR_NOTEBOOK.md, stop 17)."""
     own = np.where(mask, owner, -1)
     h, w = own.shape
     chars = sorted(set(own[own >= 0].tolist()))

@@ -19,12 +19,21 @@ Two measurements on generated amounts, whose ground truth says which character d
   component, only where two characters meet) and decode with the same model: what better cut
   placement alone would give, with no retraining. Also: the share of neighbouring digits whose
   ink, row by row, lies left and right of each other (then one column per row separates them).
+* **Misreadings.** The wrong Viterbi readings: the character substitutions among those as long
+  as the truth, and how many are not the form of a check amount.
+* **One-digit fields** (held-out amounts only). Every test digit written alone as an amount by
+  the generator (its slant, stroke width, blur, noise) and read by the whole pipeline, against
+  the same digit read directly (train.digit_accuracy): what the writing and the pipeline cost
+  a digit before any neighbour touches it.
 """
 from __future__ import annotations
 
+import collections
+import re
+
 import numpy as np
 
-from engine.ocr import graph
+from engine.ocr import checks, data, graph, train
 from engine.ocr.model import LeNet
 from engine.ocr.segment import row_extents, segment
 
@@ -81,15 +90,65 @@ def row_separable_pairs(seg, text: str) -> tuple[int, int]:
     return ok, pairs
 
 
+# the written form of a check amount (US style; the generator's "1234,567" fits too): no leading
+# zero, a comma only before three digits, a point only before the two of the cents
+AMOUNT_FORM = re.compile(r"(0|[1-9][0-9]*)(,[0-9]{3})*(\.[0-9]{2})?")
+
+
+def misreadings(pairs: list, top: int = 10) -> dict:
+    """(truth, reading) pairs of wrongly read amounts → the most frequent substitutions ("2>1": a
+    2 read as 1) among the readings as long as the truth, and how many readings no check amount
+    could be (AMOUNT_FORM). (How many are longer or shorter: `seqlab eval ocr`, wrong_length.)"""
+    swaps: collections.Counter = collections.Counter()
+    for truth, got in pairs:
+        if len(got) == len(truth):
+            swaps.update(f"{a}>{b}" for a, b in zip(truth, got) if a != b)
+    return {"wrong": len(pairs), "same_length": sum(len(got) == len(truth) for truth, got in pairs),
+            "substitutions": dict(swaps.most_common(top)),
+            "not_an_amount_form": sum(not AMOUNT_FORM.fullmatch(got) for _, got in pairs)}
+
+
+class _OneImage:
+    """A digit bank of one image: checks.make_field writes that digit."""
+
+    def __init__(self, img28: np.ndarray):
+        self.img28 = img28
+
+    def sample(self, digit: int, rng: np.random.Generator) -> np.ndarray:
+        return self.img28
+
+
+def one_digit_fields(model: LeNet, n: int = 0, seed: int = 5) -> dict:
+    """Each held-out test digit (the first `n`; 0: all) as a one-digit amount field, read by the
+    whole pipeline, against the same digits read directly; and how many misreads the two share."""
+    x, y = data.load("test")
+    x, y = (x[:n], y[:n]) if n else (x, y)
+    direct_wrong = set(np.nonzero(train.digit_predictions(model, x) != y)[0].tolist())
+    rng, field_wrong = np.random.default_rng(seed), set()
+    for i, (img, label) in enumerate(zip(x, y)):
+        f = checks.make_field(rng, _OneImage(img), text=str(int(label)), touching=False)
+        try:
+            got = graph.decode(model, f.image, n_alternatives=0, posterior=False).amount
+        except ValueError:
+            got = None
+        if got != f.text:
+            field_wrong.add(i)
+    return {"n": len(y), "field_accuracy": round(1 - len(field_wrong) / len(y), 4),
+            "direct_accuracy": round(1 - len(direct_wrong) / len(y), 4),
+            "wrong_in_field": len(field_wrong), "wrong_direct": len(direct_wrong),
+            "wrong_both": len(field_wrong & direct_wrong)}
+
+
 def _rates(hits: np.ndarray, touching: np.ndarray) -> dict:
     return {"all": round(float(hits.mean()), 4), "touching": round(float(hits[touching].mean()), 4)
             if touching.any() else None, "not_touching": round(float(hits[~touching].mean()), 4)
             if (~touching).any() else None}
 
 
-def diagnose(model: LeNet, fields: list) -> dict:
+def diagnose(model: LeNet, fields: list, one_digit: bool = False) -> dict:
     """Viterbi vs oracle-segmentation accuracy, the oracle's character errors by span sides, the
-    clean-path rate, and the same with true cuts, overall and on touching amounts."""
+    clean-path rate, and the same with true cuts, overall and on touching amounts; the wrong
+    readings; with `one_digit`, the test digits as one-digit fields (one_digit_fields)."""
     n = len(fields)
     oracle = 0
     chars = {name: [0, 0] for name in SIDES.values()}           # [errors, spans]
@@ -98,6 +157,7 @@ def diagnose(model: LeNet, fields: list) -> dict:
     touching = np.array([f.touching for f in fields], bool)
     separable = [0, 0]
     fragments = np.zeros(n, bool)                                # a digit's piece taken for a mark
+    wrong = []                                                   # (truth, reading) misread
     for i, f in enumerate(fields):
         cut = segment(f.image, f.owner, oracle_cuts=True)
         cut_reading = graph.decode(model, f.image, n_alternatives=0, seg=cut, posterior=False)
@@ -108,6 +168,8 @@ def diagnose(model: LeNet, fields: list) -> dict:
         segs = graph.segmentations(model, f.image, f.owner)      # the model's cut finders'
         reading = graph.decode(model, f.image, n_alternatives=0, segs=segs, posterior=False)
         right[i] = reading.amount == f.text
+        if not right[i]:
+            wrong.append((f.text, reading.amount))
         fragments[i] = fragment_marks(segs[0], f.text) > 0
         clean[i] = clean_path_exists(reading.cands, f.text)
         spans = graph.truth_spans(reading, f.text)
@@ -132,4 +194,6 @@ def diagnose(model: LeNet, fields: list) -> dict:
             "true_cuts": {"viterbi_accuracy": _rates(right_cut, touching),
                           "clean_path_rate": _rates(clean_cut, touching)},
             "fragment_marks": {"amounts": int(fragments.sum()), "read_right": int((fragments & right).sum())},
-            "digit_pairs_of_touching_amounts_row_separable": {"separable": separable[0], "pairs": separable[1]}}
+            "digit_pairs_of_touching_amounts_row_separable": {"separable": separable[0], "pairs": separable[1]},
+            "misreadings": misreadings(wrong),
+            **({"one_digit_fields": one_digit_fields(model)} if one_digit else {})}

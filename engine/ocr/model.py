@@ -34,7 +34,7 @@ class LeNetConfig:
     f5: int = 256             # hidden units of the fully connected layer (LeNet-5: 120)
     dropout: float = 0.25     # on the f5 layer, while training
     batchnorm: int = 0        # 1: batch normalization after each convolution, its statistics
-                              # frozen during GTN training (docs/MODELS.md run 8a: better digits,
+                              # frozen during GTN training (docs/OCR_NOTEBOOK.md run 8a: better digits,
                               # not better amounts)
     context: int = 0          # 1: a second input channel, the span seen in its surroundings
                               # (spans.ContextField: does the ink go on past the span's edges?)

@@ -126,7 +126,9 @@ class OcrTask:
                                 help="where the errors come from: accuracy with the right cuts "
                                      "chosen from the lattice (oracle segmentation), its character "
                                      "errors by span sides, how often the cuts allow a clean "
-                                     "reading, and accuracy with perfect cuts (true cuts)")
+                                     "reading, accuracy with perfect cuts (true cuts), what the "
+                                     "wrong readings are, and (held-out) each test digit alone as "
+                                     "an amount against the digit read directly")
             parser.add_argument("--errors", metavar="FILE.png",
                                 help="also write the wrongly read amounts (image, truth, reading, "
                                      "why) as one PNG sheet, to look at what is left")
@@ -224,7 +226,7 @@ class OcrTask:
             fields = (train.val_fields(args.validation, seed=VALIDATION_SEED) if args.validation
                       else train.test_fields(args.amounts))
             return {"split": "validation (training digits)" if args.validation else "test",
-                    **diagnose.diagnose(r.gtn, fields)}
+                    **diagnose.diagnose(r.gtn, fields, one_digit=not args.validation)}
         if args.validation:
             got = train.amount_accuracy(r.gtn, train.val_fields(args.validation, seed=VALIDATION_SEED))
             return {"split": "validation (training digits)", "amount_accuracy": round(got["accuracy"], 4),

@@ -35,7 +35,7 @@ class TrainConfig:
     epochs: int = 44              # pre-training epochs (held-out digits: 98.65% after 20, 99.05% after 40)
     spans_per_epoch: int = 12000  # spans (from those amounts) mixed into each epoch
     span_touch_rate: float = 0.3  # share of those amounts with touching digits (their spans cut
-                                  # through ink are what amounts misread most: docs/MODELS.md stop 20)
+                                  # through ink are what amounts misread most: docs/OCR_NOTEBOOK.md stop 20)
     digits_per_epoch: int = 8000  # isolated digits per epoch, a fresh draw from the 67,996 (0: all)
     batch: int = 128              # pre-training batch size
     lr: float = 2e-3              # pre-training Adam learning rate
@@ -326,15 +326,19 @@ def train_on_example(model: LeNet, image: np.ndarray, text: str, lr: float = 1e-
 
 # --- evaluation --------------------------------------------------------------------------------
 
-def digit_accuracy(model: LeNet) -> tuple[float, int]:
-    """Held-out MNIST digits, argmax over the 10 digit classes."""
-    x, y = data.load("test")
-    inputs = [mnist_input(img, context=bool(model.config.context)) for img in x]
+def digit_predictions(model: LeNet, images: np.ndarray) -> np.ndarray:
+    """MNIST digits (N, 28, 28) read directly (no field): argmax over the 10 digit classes."""
+    inputs = [mnist_input(img, context=bool(model.config.context)) for img in images]
     with torch.no_grad():
         logp = model.eval()(torch.from_numpy(np.stack([i[0] for i in inputs])),
                             torch.tensor([i[1] for i in inputs], dtype=torch.float32))
-    pred = logp[:, :10].argmax(1).numpy()
-    return float((pred == y).mean()), len(y)
+    return logp[:, :10].argmax(1).numpy()
+
+
+def digit_accuracy(model: LeNet) -> tuple[float, int]:
+    """Held-out MNIST digits, argmax over the 10 digit classes."""
+    x, y = data.load("test")
+    return float((digit_predictions(model, x) == y).mean()), len(y)
 
 
 def test_fields(n: int, seed: int = 12345, touch_rate: float = 0.3) -> list:
