@@ -303,6 +303,10 @@ def test_generator_fits_glyphs_wider_than_its_canvas_estimate():
     f = checks.make_field(np.random.default_rng(0), WideBank(), text="7777", touching=False)
     assert f.image.shape == f.owner.shape and f.image.shape[1] > 16 + 60 * 4
     assert set(np.unique(f.owner)) == {-1, 0, 1, 2, 3}
+    # touching too: sliding a glyph left reads the canvas under it, which must have grown first
+    # (a 2-digit touching amount of elastically distorted digits once crashed there)
+    f = checks.make_field(np.random.default_rng(0), WideBank(), text="77", touching=True)
+    assert f.touching and set(np.unique(f.owner)) == {-1, 0, 1}
 
 
 def test_training_amounts_can_have_elastically_distorted_digits():

@@ -138,17 +138,18 @@ def make_field(rng: np.random.Generator, bank: DigitBank, text: Optional[str] = 
             glyph, hang = punct_glyph(ch, DIGIT_HEIGHT, rng)
         gh, gw = glyph.shape
         y = int(np.clip(BASELINE + hang - gh + rng.integers(-2, 3), 0, FIELD_HEIGHT - gh))
+        if i > 0 and i not in touch:
+            x += int(rng.integers(3, 11)) if ch.isdigit() and text[i - 1].isdigit() else int(rng.integers(2, 6))
+        if x + gw > ink.shape[1]:              # a wide, slanted glyph: grow the canvas to the right
+            # (only when the glyph would not fit: every field that fitted comes out as it always did;
+            # before sliding a touching glyph too, whose test reads the canvas under it)
+            more = x + gw + 8 - ink.shape[1] + 60
+            ink = np.pad(ink, ((0, 0), (0, more)))
+            owner = np.pad(owner, ((0, 0), (0, more)), constant_values=-1)
         if i in touch:          # slide left from the previous glyph's edge until the ink touches
             limit = x - int(0.45 * min(gw, prev_w))
             while x > limit and not _touches(ink, glyph, x, y):
                 x -= 1
-        elif i > 0:
-            x += int(rng.integers(3, 11)) if ch.isdigit() and text[i - 1].isdigit() else int(rng.integers(2, 6))
-        if x + gw > ink.shape[1]:              # a wide, slanted glyph: grow the canvas to the right
-            # (only when the glyph would not fit: every field that fitted comes out as it always did)
-            more = x + gw + 8 - ink.shape[1] + 60
-            ink = np.pad(ink, ((0, 0), (0, more)))
-            owner = np.pad(owner, ((0, 0), (0, more)), constant_values=-1)
         region = ink[y:y + gh, x:x + gw]
         mine = glyph > region
         owner[y:y + gh, x:x + gw][mine & (glyph > 60)] = i
