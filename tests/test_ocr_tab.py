@@ -65,7 +65,7 @@ def test_writing_reads_and_truth_trains(qtbot, tab):
     assert tab.lattice._states == tab.reading.cands.num_states
     tab.alternatives.setCurrentRow(1)               # highlight an alternative's path
     alt_path = tab.reading.alternatives[0][2]
-    assert tab.lattice.highlighted() == tab._path_spans(alt_path)
+    assert tab.lattice.highlighted() == tab._path_spans(alt_path)[0]
     tab.truth_edit.setText("250")
     qtbot.waitUntil(lambda: tab.truth_view is not None, timeout=20000)
     if tab.truth_view.spans:                        # the segmenter found a path reading "250"

@@ -188,14 +188,26 @@ class Tab(DemoTab):
         self._highlight_path(reading.path)
         self._show_truth(view)
 
-    def _path_spans(self, path) -> dict[int, str]:
+    def _path_spans(self, path) -> tuple[dict, list]:
+        """{span: character} of the path's arcs over the recognizer's spans, and [(box, "ab")] of its
+        pair arcs (engine/ocr/pairs.py: two touching digits read as one; the lattice view has no
+        row for them, the segmentation image boxes them)."""
         from engine.ocr.checks import CHARSET
-        return {a // N_LABELS: CHARSET[a % N_LABELS] for a in path}
+        reading = self.reading
+        n = len(reading.cands.spans) * N_LABELS
+        spans, pairs = {}, {}
+        for a in path:
+            if a < n:
+                spans[a // N_LABELS] = CHARSET[a % N_LABELS]
+            else:
+                j = (a - n) // (2 * reading.pair_top)
+                pairs[j] = pairs.get(j, "") + CHARSET[int(reading.graph.label[a])]
+        return spans, [(reading.cands.pairs.boxes[j], t) for j, t in pairs.items()]
 
     def _highlight_path(self, path) -> None:
-        spans = self._path_spans(path)
+        spans, pair_boxes = self._path_spans(path)
         self.lattice.set_highlight(spans)
-        self._draw_segmentation(spans)
+        self._draw_segmentation(spans, pair_boxes)
 
     def _on_alternative(self, row: int) -> None:
         if self.reading is None or row < 0:
@@ -216,10 +228,10 @@ class Tab(DemoTab):
         self.info_label.setText(f"{which}segments {k}..{m - 1}: " +
                                 ", ".join(f"{n} {float(lp[i]):.1%}" for n, i in zip(names, best)))
 
-    def _draw_segmentation(self, path_spans: dict[int, str]) -> None:
+    def _draw_segmentation(self, path_spans: dict[int, str], pair_boxes: list = ()) -> None:
         if self.reading is None:
             return
-        pix = segmentation_pixmap(self.reading.cands, path_spans, self.font())
+        pix = segmentation_pixmap(self.reading.cands, path_spans, self.font(), pair_boxes)
         target = self.segmentation.size()
         self.segmentation.setPixmap(pix.scaled(target, Qt.AspectRatioMode.KeepAspectRatio,
                                                Qt.TransformationMode.SmoothTransformation))
@@ -282,7 +294,9 @@ class Tab(DemoTab):
         from dataclasses import asdict
         from engine.ocr.model import LeNetConfig
         from engine.ocr.train import TrainConfig
+        from engine.ocr.train_pairs import PairConfig
         options = {**asdict(TrainConfig()), **asdict(LeNetConfig()),
+                   **{"pair_" + k: v for k, v in asdict(PairConfig()).items() if k != "seed"},
                    "fields": values["fields"], "epochs": values["epochs"],
                    "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                    "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too

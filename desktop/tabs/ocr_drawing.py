@@ -36,8 +36,9 @@ def scripted_strokes(text: str, stroke_width: float) -> list:
     return strokes
 
 
-def segmentation_pixmap(cands, path_spans: dict, base_font: QFont) -> QPixmap:
-    """The normalized field ×3: segments in colours, cuts dashed, `path_spans` {span: label} boxed."""
+def segmentation_pixmap(cands, path_spans: dict, base_font: QFont, pair_boxes: list = ()) -> QPixmap:
+    """The normalized field ×3: segments in colours, cuts dashed, `path_spans` {span: label} boxed
+    in orange, and `pair_boxes` [(box, "ab")] — touching digits read together — in purple."""
     seg = cands.seg
     h, w = seg.ink.shape
     rgb = np.full((h, w, 3), 255, np.uint8)
@@ -64,9 +65,9 @@ def segmentation_pixmap(cands, path_spans: dict, base_font: QFont) -> QPixmap:
     font.setPointSizeF(14)
     font.setBold(True)
     p.setFont(font)
-    for span, label in path_spans.items():
-        x0, y0, x1, y1 = cands.boxes[span]
-        p.setPen(QPen(QColor(255, 127, 14), 3))
+    boxed = [(cands.boxes[span], label, QColor(255, 127, 14)) for span, label in path_spans.items()]
+    for (x0, y0, x1, y1), label, color in boxed + [(b, t, QColor(148, 103, 189)) for b, t in pair_boxes]:
+        p.setPen(QPen(color, 3))
         p.drawRect(x0 * scale, y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
         p.drawText(x0 * scale + 2, max(16, y0 * scale - 2), label)
     p.end()

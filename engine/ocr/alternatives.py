@@ -72,6 +72,7 @@ def merged_candidates(segs: list, context: bool = False) -> Candidates:
                 geometry.append(got[1])
                 boxes.append(got[2])
                 windows.append(got[3])
+    boundary_states = [[state[b] for b in bs[:-1]] + [len(order)] for bs in bounds]
     return Candidates(first, spans, np.stack(images), np.asarray(geometry, np.float32), boxes,
                       np.stack(windows) if context else None, segs=list(segs), origin=origin,
-                      states=len(order) + 1)
+                      states=len(order) + 1, boundary_states=boundary_states)

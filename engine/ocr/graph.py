@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from engine import lattice
+from engine.ocr import pairs as pair_reading
 from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.alternatives import merged_candidates
@@ -39,9 +40,20 @@ def segmentations(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] =
     return segment_alternatives(image, finders, owner)
 
 
-def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None) -> Candidates:
-    """The spans of the field's segmentations, merged into one lattice when there are several."""
-    return merged_candidates(segmentations(model, image, owner), context=bool(model.config.context))
+def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None,
+                     with_pairs: Optional[bool] = None) -> Candidates:
+    """The spans of the field's segmentations, merged into one lattice when there are several;
+    `with_pairs` (default: when the model has a pair reader) also the spans that may be two
+    touching digits (engine/ocr/pairs.py)."""
+    cands = merged_candidates(segmentations(model, image, owner), context=bool(model.config.context))
+    if with_pairs or (with_pairs is None and model.pair_reader is not None):
+        add_pair_spans(cands)
+    return cands
+
+
+def add_pair_spans(cands: Candidates) -> Candidates:
+    cands.pairs = pair_reading.find_pair_spans(cands.segs or [cands.seg], cands.state_of_boundaries())
+    return cands
 
 
 def score(model: LeNet, cands: Candidates) -> torch.Tensor:
@@ -50,15 +62,39 @@ def score(model: LeNet, cands: Candidates) -> torch.Tensor:
     return model(torch.from_numpy(cands.inputs(model.config.context)).to(dev), torch.from_numpy(cands.geometry).to(dev))
 
 
-def build_graph(cands: Candidates, logp: torch.Tensor) -> lattice.Acceptor:
-    """12 arcs per span (one per character); arc a = span a // 12, label a % 12."""
+def build_graph(cands: Candidates, logp: torch.Tensor, pair_arcs: list = ()) -> lattice.Acceptor:
+    """12 arcs per span (one per character); arc a = span a // 12, label a % 12.
+
+    `pair_arcs` [(src, dst, first digit, second digit, weight)] (pairs.pair_arcs) each become two
+    arcs after those, src → a new state → dst (arcs 12N + 2j and 12N + 2j + 1), the weight on the
+    first; the states are then renumbered so that every arc still goes forwards."""
     n_lab = len(CHARSET)
     spans = torch.tensor(cands.spans, dtype=torch.long).reshape(-1, 2)          # (N, 2)
     src = spans[:, 0].repeat_interleave(n_lab)
     dst = spans[:, 1].repeat_interleave(n_lab)
     label = torch.arange(n_lab).repeat(len(cands.spans))
     weight = logp[:, :n_lab].reshape(-1).cpu()                                  # (N*12,)
-    return lattice.Acceptor(cands.num_states, src, dst, label, weight)
+    if not pair_arcs:
+        return lattice.Acceptor(cands.num_states, src, dst, label, weight)
+    n = cands.num_states
+    a, b, first, second, w = (torch.tensor(c) for c in zip(*pair_arcs))
+    mid = n + torch.arange(len(pair_arcs))
+    # a new state sorts right after its source state: (state, 0) for the old, (src, 1 + j) new
+    keys = torch.cat([torch.arange(n) * (len(pair_arcs) + 1), a * (len(pair_arcs) + 1) + 1 + torch.arange(len(pair_arcs))])
+    rank = torch.empty_like(keys)
+    rank[torch.argsort(keys)] = torch.arange(len(keys))
+    src = rank[torch.cat([src, torch.stack([a, mid], 1).reshape(-1)])]
+    dst = rank[torch.cat([dst, torch.stack([mid, b], 1).reshape(-1)])]
+    label = torch.cat([label, torch.stack([first, second], 1).reshape(-1)])
+    weight = torch.cat([weight, torch.stack([w.to(weight.dtype), torch.zeros(len(pair_arcs), dtype=weight.dtype)], 1).reshape(-1)])
+    return lattice.Acceptor(len(keys), src, dst, label, weight, finals=(int(rank[n - 1]),))
+
+
+def arc_unit(cands: Candidates, arc: int, top: int) -> tuple:
+    """What an arc reads: ("span", i) for span i's arcs, ("pair", j) for pair span j's (its `top`
+    two-arc paths after the spans' arcs)."""
+    n = len(cands.spans) * len(CHARSET)
+    return ("span", arc // len(CHARSET)) if arc < n else ("pair", (arc - n) // (2 * top))
 
 
 def text_labels(text: str) -> list[int]:
@@ -85,6 +121,16 @@ class Reading:
     logp: torch.Tensor                    # (N, 13)
     graph: lattice.Acceptor
     ms: float
+    pair_top: int = 0                     # pair arcs per pair span (pairs.PairReader.top; 0: none)
+
+    def units(self, path: list) -> list:
+        """The spans a path reads, in order: ("span", i) or ("pair", j) (graph.arc_unit)."""
+        out = []
+        for a in path:
+            u = arc_unit(self.cands, a, self.pair_top)
+            if not out or out[-1] != u or u[0] == "span":
+                out.append(u)
+        return out
 
     @property
     def doubtful(self) -> bool:
@@ -115,11 +161,15 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
     need it and saves a few ms)."""
     t0 = time.perf_counter()
     context = bool(model.config.context)
+    reader = model.pair_reader
     cands = (candidates(seg, context) if seg is not None else merged_candidates(segs, context) if segs
              else model_candidates(model, amount_field(image)))
+    if reader is not None and cands.pairs is None:
+        add_pair_spans(cands)
     with torch.no_grad():
         logp = score(model, cands)
-        graph = build_graph(cands, logp)
+        arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []
+        graph = build_graph(cands, logp, arcs)
         best_score, path = lattice.viterbi(graph)
         amount = path_text(graph, path)
         alternatives, seen = [], {amount}
@@ -133,7 +183,7 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
             constrained = lattice.intersect(graph, lattice.linear_chain(text_labels(amount)))
             p_amount = float(np.exp(lattice.forward_value(constrained) - lattice.forward_value(graph)))
     return Reading(amount, float(best_score), p_amount, path, alternatives, cands, logp, graph,
-                   (time.perf_counter() - t0) * 1000)
+                   (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0)
 
 
 def span_ink(cands: Candidates, n_chars: int) -> tuple[np.ndarray, list]:
@@ -171,14 +221,21 @@ def span_targets(cands: Candidates, text: str) -> list[int]:
     return targets
 
 
-def truth_spans(reading: Reading, text: str) -> list[int]:
-    """Span indices of the best path that reads `text` (the cuts the truth prefers; empty when
-    no segmentation of the ink reads it)."""
-    constrained = lattice.intersect(reading.graph, lattice.linear_chain(text_labels(text)))
+def truth_path(graph: lattice.Acceptor, text: str) -> list[int]:
+    """Arc indices (in `graph`) of its best path that reads `text`; empty when none does."""
+    constrained = lattice.intersect(graph, lattice.linear_chain(text_labels(text)))
     if constrained.num_arcs == 0:
         return []
     _, path = lattice.viterbi(constrained)
-    return [a // len(CHARSET) for a in constrained.arc_map[path].tolist()]
+    return constrained.arc_map[path].tolist() if path is not None else []
+
+
+def truth_spans(reading: Reading, text: str) -> list[int]:
+    """Span indices of the best path that reads `text` one character per span — the cuts the
+    truth prefers among the recognizer's spans, pair spans left out (empty when no segmentation
+    of the ink reads it)."""
+    graph = build_graph(reading.cands, reading.logp) if reading.pair_top else reading.graph
+    return [a // len(CHARSET) for a in truth_path(graph, text)]
 
 
 @dataclasses.dataclass
@@ -195,15 +252,16 @@ class TruthView:
 def explain_truth(reading: Reading, text: str) -> TruthView:
     g = reading.graph
     w = g.weight.detach().clone().requires_grad_(True)
-    loss, constrained = gtn_loss(lattice.Acceptor(g.num_states, g.src, g.dst, g.label, w), text)
-    n_lab = len(CHARSET)
+    loss, constrained = gtn_loss(lattice.Acceptor(g.num_states, g.src, g.dst, g.label, w, g.finals), text)
+    n_lab, n_spans = len(CHARSET), len(reading.cands.spans)
     if constrained.num_arcs == 0 or not torch.isfinite(loss):
         return TruthView(text, float("inf"), [], {}, np.zeros(len(reading.cands.spans)), {})
     loss.backward()
-    span_grad = w.grad.view(-1, n_lab).sum(1).numpy()                 # (N,)
+    span_grad = w.grad[:n_spans * n_lab].view(-1, n_lab).sum(1).numpy()   # (N,); pair arcs left out
     labels: dict[int, set] = {}
     for a in set(constrained.arc_map.tolist()):
-        labels.setdefault(a // n_lab, set()).add(a)
+        if a < n_spans * n_lab:
+            labels.setdefault(a // n_lab, set()).add(a)
     truth_grad = {k: float(w.grad[sorted(v)].sum()) for k, v in labels.items()}
     return TruthView(text, loss.item(), sorted(labels),
                      {k: "/".join(sorted(CHARSET[a % n_lab] for a in v)) for k, v in labels.items()},

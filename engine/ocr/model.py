@@ -20,6 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.ocr.cutter import GATE, CutNet, Cutter
+from engine.ocr.fast_conv import conv_bn, max_pool_2x2
+from engine.ocr.pairs import Attached, PairNet, PairReader
 from engine.ocr.segment import HeuristicAbove
 
 NUM_CLASSES = 13              # 0-9, '.', ',', NOT_A_CHAR
@@ -49,6 +51,14 @@ class LeNetConfig:
                                        # (narrower ones keep the model's own cuts: no extra spans)
     alt_cutter: int = 0       # channels of a second learned cut finder ("cut2.*"; 0: none)
     alt_cut_gate: float = GATE   # its gate (× digit height)
+    # the pair reader (engine/ocr/pairs.py: two touching digits read as one image; "pair.*"),
+    # trained after the recognizer, like the alternative segmentations
+    pair_reader: int = 0      # 1: its spans and arcs join the lattice
+    pair_scale: float = 1.0   # its arc weight = pair_scale · log P(pair) + pair_offset,
+    pair_offset: float = -1.0  # calibrated on validation amounts (engine/ocr/train_pairs.py)
+    pair_top: int = 5         # pairs per pair span in the lattice
+
+CALIBRATED = ("pair_scale", "pair_offset", "pair_top")   # set by training, not by flags
 
 
 class LeNet(nn.Module):
@@ -66,6 +76,15 @@ class LeNet(nn.Module):
         # attached by training or loading; decoding and GTN training segment with it
         self.cutter = None
         self.alt_cutter = None    # the second cut finder (config.alt_cutter), likewise attached
+        self.pair = None          # the pair reader's PairNet (config.pair_reader) in a pairs.Attached
+
+    @property
+    def pair_reader(self):
+        """The pair reader decoding uses (pairs.PairReader), or None."""
+        if not self.config.pair_reader or self.pair is None:
+            return None
+        c = self.config
+        return PairReader(self.pair.net, c.pair_scale, c.pair_offset, c.pair_top)
 
     def cut_finders(self) -> list:
         """The cut finders whose segmentations the lattice holds, the model's own first (a
@@ -113,23 +132,6 @@ class LeNet(nn.Module):
         return F.log_softmax(self.out(x), dim=1)
 
 
-def conv_bn(conv: nn.Conv2d, bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """bn(conv(x)) in one pass when the batch norm is frozen: its scale and shift folded into the
-    convolution's weight and bias (y = s·(conv(x) - mean) + beta, s = gamma / sqrt(var + eps)).
-    Folded per call (microseconds), so that it always follows the current weights; equal to the
-    two passes up to float rounding (~1e-6)."""
-    if not isinstance(bn, nn.BatchNorm2d) or bn.training:
-        return bn(conv(x))
-    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    return F.conv2d(x, conv.weight * s[:, None, None, None], (conv.bias - bn.running_mean) * s + bn.bias)
-
-
-def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
-    """F.max_pool2d(x, 2) for even heights and widths, as the max of the four 2x2 offsets."""
-    return torch.maximum(torch.maximum(x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]),
-                         torch.maximum(x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]))
-
-
 def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
     """State dict for safetensors (fp16 halves the file; costs nothing at this precision)."""
     return {prefix + k: (v.half() if half and v.is_floating_point() else v)
@@ -137,12 +139,15 @@ def to_tensors(model: LeNet, prefix: str = "", half: bool = True) -> dict:
 
 
 def cutter_tensors(model: LeNet, half: bool = False) -> dict:
-    """The cut finders' weights, under "cut." and "cut2." (none with the heuristic cuts); float32 by default:
-    40 KB, and segmenting with rounded weights could move a cut by a pixel from where training put it."""
+    """The cut finders' weights, under "cut." and "cut2." (none with the heuristic cuts), and the pair
+    reader's under "pair."; float32 by default: 40 KB (+ 680 KB for the pair reader), and segmenting
+    with rounded weights could move a cut by a pixel from where training put it."""
     out = {}
     for prefix, finder in (("cut.", model.cutter), ("cut2.", model.alt_cutter)):
         if finder is not None:
             out.update({prefix + k: (v.half() if half else v) for k, v in finder.net.state_dict().items()})
+    if model.pair is not None:
+        out.update({"pair." + k: v for k, v in model.pair.net.state_dict().items()})
     return out
 
 
@@ -163,6 +168,13 @@ def from_tensors(tensors: dict, config: dict, prefix: str = "") -> LeNet:
         net = CutNet(model.config.alt_cutter)
         net.load_state_dict(cut2)
         model.alt_cutter = Cutter(net, model.config.alt_cut_gate)
+    pair = {k[5:]: v.float() for k, v in tensors.items() if k.startswith("pair.")}
+    if model.config.pair_reader:
+        if not pair:
+            raise KeyError("the config names a pair reader (pair_reader) the file lacks (pair.*)")
+        net = PairNet()
+        net.load_state_dict(pair)
+        model.pair = Attached(net.to(memory_format=torch.channels_last).eval())
     # channels-last convolution weights (with the channels-last input of forward's decoding path)
     # keep torch's CPU kernels in the fast layout end to end: the CNN decodes ~1.5x faster
     return model.to(memory_format=torch.channels_last).eval()

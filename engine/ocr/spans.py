@@ -80,6 +80,14 @@ class Candidates:
     origin: list = dataclasses.field(default_factory=list) # per span (segmentation, k, m) (empty:
                                   # (0, k, m) = spans[i])
     states: int = 0               # lattice states (0: len(seg.segments) + 1)
+    boundary_states: list = dataclasses.field(default_factory=list)  # per segmentation, the state
+                                  # of each of its boundaries 0..S (empty: boundary k is state k)
+    pairs: Optional[object] = None   # pairs.PairSpans: spans that may be two touching digits
+                                  # (with a pair reader; engine/ocr/pairs.py)
+
+    def state_of_boundaries(self) -> list:
+        """Per segmentation, the lattice state of each of its boundaries."""
+        return self.boundary_states or [list(range(len(self.seg.segments) + 1))]
 
     def inputs(self, context: bool) -> np.ndarray:
         """The CNN's images: (N, 28, 28), or (N, 2, 28, 28) with the context channel."""

@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from engine import cards, paths
-from engine.ocr import cutter, data, diagnose, error_sheet, graph, images, train
-from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
+from engine.ocr import cutter, data, diagnose, error_sheet, graph, images, pairs, train, train_pairs
+from engine.ocr.model import CALIBRATED, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress
 
 MODEL_NAME = "amounts"
@@ -39,7 +39,7 @@ def _read(path, isolated_alone: bool = False) -> Recognizers:
     """Both recognizers of a model file. `isolated_alone`: the pre-trained one without the
     alternative segmentations (as pre-training left it: GTN training reads its own cut finder's)."""
     tensors, card = cards.load_model(path)
-    alone = {**card.config, "alt_heuristic": 0, "alt_cutter": 0} if isolated_alone else card.config
+    alone = {**card.config, "alt_heuristic": 0, "alt_cutter": 0, "pair_reader": 0} if isolated_alone else card.config
     try:
         return Recognizers(from_tensors(tensors, alone, "isolated."), from_tensors(tensors, card.config, "gtn."), card)
     except (RuntimeError, TypeError, KeyError) as exc:
@@ -79,6 +79,11 @@ def pretrained(name: str) -> Recognizers:
     return _read(cards.find_model("ocr", name), isolated_alone=True)
 
 
+def _pair_config(args, seed: int) -> train_pairs.PairConfig:
+    return train_pairs.PairConfig(**{f.name: getattr(args, "pair_" + f.name)
+                                     for f in dataclasses.fields(train_pairs.PairConfig) if f.name != "seed"}, seed=seed)
+
+
 def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
     parts = ["seqlab train ocr"] + ([f"--init {args.init}"] if args.init else [])
     # with --init the architecture and the pre-training are the init model's: only GTN flags matter
@@ -93,6 +98,12 @@ def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
             v = getattr(config, f.name)
             if v != getattr(default, f.name):
                 parts.append(f"--{f.name.replace('_', '-')} {v}")
+    if args.init and args.pair_reader:
+        parts.append("--pair-reader 1")
+    if args.pair_reader:
+        pair, default = _pair_config(args, cfg.seed), train_pairs.PairConfig(seed=cfg.seed)
+        parts += [f"--pair-{f.name.replace('_', '-')} {getattr(pair, f.name)}" for f in dataclasses.fields(pair)
+                  if getattr(pair, f.name) != getattr(default, f.name)]
     if args.name != MODEL_NAME:
         parts.append(f"--name {args.name}")
     if args.eval_amounts != 500:
@@ -109,13 +120,19 @@ class OcrTask:
     def add_arguments(self, command, parser):
         if command == "train":
             for f in dataclasses.fields(train.TrainConfig) + dataclasses.fields(LeNetConfig):
-                parser.add_argument(f"--{f.name.replace('_', '-')}", type=f.type if f.type in (int, float)
-                                    else type(f.default), default=f.default)
+                if f.name not in CALIBRATED:
+                    parser.add_argument(f"--{f.name.replace('_', '-')}", type=f.type if f.type in (int, float)
+                                        else type(f.default), default=f.default)
+            for f in dataclasses.fields(train_pairs.PairConfig):      # the pair reader's training
+                if f.name != "seed":
+                    parser.add_argument(f"--pair-{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
             parser.add_argument("--eval-amounts", type=int, default=500,
                                 help="held-out amounts scored for the card (default %(default)s)")
             parser.add_argument("--init", metavar="MODEL",
                                 help="GTN training only, from MODEL's pre-trained recognizer and cut "
-                                     "finders (its architecture; the pre-training flags are unused)")
+                                     "finders (its architecture; the pre-training flags are unused); "
+                                     "with --gtn-steps 0, MODEL's GTN-trained recognizer as it is "
+                                     "(to add a pair reader: --pair-reader 1)")
             parser.add_argument("--name", default=MODEL_NAME)
         if command == "eval":
             parser.add_argument("--amounts", type=int, default=500, help="held-out generated amounts")
@@ -140,7 +157,11 @@ class OcrTask:
     # -- train ----------------------------------------------------------------------------------
     def train(self, args):
         cfg = train.TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(train.TrainConfig)})
-        net = LeNetConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LeNetConfig)})
+        net = LeNetConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LeNetConfig)
+                             if f.name not in CALIBRATED})
+        pair_cfg = _pair_config(args, cfg.seed)
+        if net.pair_reader not in (0, 1) or min(pair_cfg.fields, pair_cfg.epochs, pair_cfg.batch, pair_cfg.val) < 1:
+            raise ValueError("--pair-reader must be 0 or 1; --pair-fields, --pair-epochs, --pair-batch, --pair-val ≥ 1")
         if cfg.fields < 1 or cfg.epochs < 1 or cfg.gtn_steps < 0 or not 0 <= cfg.span_touch_rate <= 1:
             raise ValueError("--fields and --epochs must be ≥ 1, --gtn-steps ≥ 0, --span-touch-rate in [0, 1]")
         if min(net.c1, net.c3, net.f5) < 1 or not 0 <= net.dropout < 1:
@@ -155,14 +176,15 @@ class OcrTask:
                 or (net.alt_heuristic and not net.cutter)):
             raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
                              "cut finder, --cutter > 0: else the heuristic cuts are the model's own)")
-        if args.init and net != LeNetConfig():
+        if args.init and dataclasses.replace(net, pair_reader=0) != LeNetConfig():
             changed = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(net)
-                       if getattr(net, f.name) != getattr(LeNetConfig(), f.name)]
+                       if getattr(net, f.name) != getattr(LeNetConfig(), f.name) and f.name != "pair_reader"]
             raise ValueError(f"--init takes the architecture and cut finders from {args.init}: drop {', '.join(changed)}")
         t0 = time.time()
         init = pretrained(args.init) if args.init else None
+        with_pairs = net.pair_reader
         if init:
-            net, isolated = init.gtn.config, init.isolated
+            net, isolated = dataclasses.replace(init.gtn.config, pair_reader=0), init.isolated
         else:
             cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
                                                          cfg.cut_target, net.cut_gate)) if net.cutter else None
@@ -184,9 +206,25 @@ class OcrTask:
         if cfg.gtn_alternatives:
             yield from with_alternatives([isolated])
         history: list = []                   # (GTN step, validation amount accuracy)
-        gtn = (yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps else isolated
+        # --init with --gtn-steps 0: the init model's GTN-trained recognizer, as it is
+        gtn = ((yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps
+               else init.gtn if init else isolated)
         if not cfg.gtn_alternatives:
             yield from with_alternatives({id(isolated): isolated, id(gtn): gtn}.values())
+        pair_calibration = {}
+        if init and not with_pairs and init.gtn.pair is not None:
+            # the init model's pair reader, as it is (it reads the cut finders' spans, which GTN
+            # training does not change); --pair-reader 1 trains a new one
+            for model in {id(isolated): isolated, id(gtn): gtn}.values():
+                model.pair = init.gtn.pair
+                model.config = dataclasses.replace(model.config, **{k: getattr(init.gtn.config, k) for k in
+                                                                    ("pair_reader",) + CALIBRATED})
+        if with_pairs:
+            pair_net = yield from train_pairs.train_pair_net(gtn, pair_cfg)
+            scale, offset, pair_calibration = yield from train_pairs.calibrate(gtn, pair_net, pair_cfg)
+            for model in {id(isolated): isolated, id(gtn): gtn}.values():
+                model.pair = pairs.Attached(pair_net)
+                model.config = dataclasses.replace(model.config, pair_reader=1, pair_scale=scale, pair_offset=offset)
         yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
         metrics = held_out_metrics(gtn, isolated, args.eval_amounts)
         yield Progress(1, 1, message="saving")
@@ -202,6 +240,8 @@ class OcrTask:
                                 "train_command": init.card.train_command,
                                 "init": init.card.extra.get("init")}} if init else {}),
                    "gtn_validation": [{"step": k, "amount_accuracy": round(a, 4)} for k, a in history],
+                   **({"pair_calibration": {"validation_amounts": pair_cfg.val, "accuracy by scale offset": pair_calibration}}
+                      if with_pairs else {}),
                    "models": {"isolated": "after heuristic pre-training", "gtn": "after GTN training"}})
         out = args.out or paths.user_models() / "ocr"
         tensors = {**to_tensors(isolated, "isolated."), **to_tensors(gtn, "gtn."), **cutter_tensors(gtn)}
@@ -270,6 +310,11 @@ class OcrTask:
         def cnn_only(c):
             with torch.no_grad():
                 graph.score(r.gtn, c)
+
+        def pair_stage(c):                # the pair spans' inputs, the pair net, their arcs
+            c.pairs = None
+            graph.add_pair_spans(c)
+            pairs.pair_arcs(r.gtn.pair_reader, c.pairs)
         # CPU time of the decoding thread too: on a shared machine, wall time mostly measures the
         # other processes; thread CPU time is what one decode costs
         cpu = []
@@ -278,11 +323,13 @@ class OcrTask:
             graph.decode(r.gtn, f, posterior=False)
             cpu.append(time.thread_time() - t0)
         # side by side, field by field: the same recognizer with its own cut finder's segmentation
-        # only, and with the heuristic cuts as a second one (engine/ocr/alternatives.py): what the
-        # alternative costs, in the same minutes
+        # only, with the heuristic cuts as a second one (engine/ocr/alternatives.py), and with the
+        # pair reader too (engine/ocr/pairs.py): what each costs, in the same minutes
         own = r.gtn.with_heuristic_cuts(False)                   # a copy: r.gtn keeps its finders
-        own.config, own.alt_cutter = dataclasses.replace(own.config, alt_cutter=0), None
+        own.config, own.alt_cutter = dataclasses.replace(own.config, alt_cutter=0, pair_reader=0), None
         variants = {"own_cuts_only": own, "with_heuristic_cuts": own.with_heuristic_cuts(True)}
+        if r.gtn.pair_reader is not None:
+            variants["with_heuristic_cuts_and_pair_reader"] = r.gtn
         pair: dict = {k: [] for k in variants}
         for f in fields:
             for key, model in variants.items():
@@ -298,10 +345,13 @@ class OcrTask:
             "stages": {"segment": bench.time_each(lambda f: graph.segmentations(r.gtn, f), fields),
                        "spans_to_cnn_inputs": bench.time_each(lambda s: graph.merged_candidates(s, context), segs),
                        "cnn": bench.time_each(cnn_only, cands),
-                       "viterbi_and_nbest": bench.time_each(lattice_only, graphs)},
+                       "viterbi_and_nbest": bench.time_each(lattice_only, graphs),
+                       **({"pair_reader": bench.time_each(pair_stage, cands)} if r.gtn.pair_reader else {})},
             "segmentations": len(r.gtn.cut_finders()),
             "mean_segments": float(np.mean([len(s[0].segments) for s in segs])),
             "mean_spans": float(np.mean([len(c.spans) for c in cands])),
+            "mean_pair_spans": (float(np.mean([len(graph.add_pair_spans(c).pairs.spans) for c in cands]))
+                                if r.gtn.pair_reader else 0.0),
         }
 
 

@@ -218,8 +218,9 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 
 def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
     """-log P(text | image) through the lattice (of all the model's segmentations: in GTN training
-    its own cut finder's only, the alternatives join after it); None when no path reads `text`."""
-    cands = graph.model_candidates(model, image)
+    its own cut finder's only, the alternatives join after it; the pair reader's arcs, trained
+    apart, left out); None when no path reads `text`."""
+    cands = graph.model_candidates(model, image, with_pairs=False)
     logp = graph.score(model, cands)
     loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
     return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
@@ -352,12 +353,10 @@ def error_kind(reading: graph.Reading, text: str) -> str:
     """Why a reading is wrong: "no_path" (no segmentation of the ink can read `text`),
     "segmentation" (the best path that reads `text` cuts the ink elsewhere than the Viterbi path)
     or "recognition" (same cuts as the truth's best path, a character misread)."""
-    truth = graph.truth_spans(reading, text)
+    truth = graph.truth_path(reading.graph, text)
     if not truth:
         return "no_path"
-    n_lab = len(graph.CHARSET)
-    same = [reading.cands.spans[s] for s in truth] == [reading.cands.spans[a // n_lab] for a in reading.path]
-    return "recognition" if same else "segmentation"
+    return "recognition" if reading.units(truth) == reading.units(reading.path) else "segmentation"
 
 
 def readings(model: LeNet, fields: list) -> Iterator[tuple]:

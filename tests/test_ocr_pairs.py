@@ -1,0 +1,162 @@
+"""The pair reader (engine/ocr/pairs.py): spans that may be two touching digits, their labels, their
+arcs in the lattice, the model file and the training stage."""
+import dataclasses
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engine import cli, lattice
+from engine.ocr import checks, graph, pairs, segment, train
+from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return checks.DigitBank("test")
+
+
+def touching_pair(bank, seed=3, text="47"):
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        f = checks.make_field(rng, bank, text=text, touching=True, noise=False)
+        seg = segment.segment(f.image, f.owner)
+        big = [g for g in seg.groups if g[2].shape[0] >= 0.5 * seg.height]
+        if len(big) == 1:                       # the two digits are one component
+            return f, seg
+    raise AssertionError("no touching pair drawn")
+
+
+def test_the_whole_touching_component_is_a_pair_span_labelled_with_both_digits(bank):
+    f, seg = touching_pair(bank)
+    spans = pairs.pair_spans(seg)
+    whole = (0, len(seg.segments))
+    assert whole in spans
+    assert pairs.pair_target(seg, *whole, f.text) == 47
+    for k, m in spans:                          # every pair span is 0.8-2 digit heights wide
+        _, _, (x0, _, x1, _) = pairs.pair_input(seg, k, m)
+        assert pairs.MIN_WIDTH * seg.height <= x1 - x0 <= pairs.MAX_WIDTH * seg.height
+    if len(seg.segments) > 1:                   # one digit alone is not a pair
+        assert pairs.pair_target(seg, 0, 1, f.text) == pairs.NOT_A_PAIR
+
+
+def test_separate_digits_and_marks_make_no_pair_spans(bank):
+    f = checks.make_field(np.random.default_rng(1), bank, text="4.07", touching=False, noise=False)
+    seg = segment.segment(f.image, f.owner)
+    for k, m in pairs.pair_spans(seg):
+        assert not any(p.mark for p in seg.segments[k:m])
+        assert all(seg.segments[j].cut_right for j in range(k, m - 1))     # one component's pieces
+
+
+def tiny_candidates():
+    """Three states, spans 0→1, 1→2, 0→2, with chosen log-probabilities."""
+    cands = type("Spans", (), {})()                        # only the spans and states matter here
+    cands.spans, cands.num_states = [(0, 1), (1, 2), (0, 2)], 3
+    logp = torch.log_softmax(torch.randn(3, 13, generator=torch.Generator().manual_seed(0)), 1)
+    return cands, logp
+
+
+def test_pair_arcs_add_exactly_their_two_digit_paths():
+    cands, logp = tiny_candidates()
+    arcs = [(0, 2, 4, 7, -0.3), (0, 2, 1, 7, -2.0), (1, 2, 3, 3, -1.0)]
+    g = graph.build_graph(cands, logp, arcs)
+    assert g.num_states == 3 + len(arcs) and bool((g.dst > g.src).all())
+    # brute force: every reading of the plain lattice, plus each pair chain
+    readings = {}
+    def add(text, score):
+        readings[text] = np.logaddexp(readings.get(text, -np.inf), score)
+    for a, b in itertools.product(range(12), range(12)):
+        add(graph.CHARSET[a] + graph.CHARSET[b], float(logp[0, a] + logp[1, b]))
+    for a in range(12):
+        add(graph.CHARSET[a], float(logp[2, a]))
+    add("47", -0.3)
+    add("17", -2.0)
+    for a in range(12):                          # 0→1 one character, then the pair arc 1→2
+        add(graph.CHARSET[a] + "33", float(logp[0, a]) - 1.0)
+    total = np.logaddexp.reduce(list(readings.values()))
+    assert lattice.forward_value(g) == pytest.approx(total, abs=1e-5)
+    for text in ("47", "17", "533", "12"):
+        constrained = lattice.intersect(g, lattice.linear_chain(graph.text_labels(text)))
+        assert lattice.forward_value(constrained) == pytest.approx(readings[text], abs=1e-5)
+    best = max(readings, key=readings.get)
+    _, path = lattice.viterbi(g)
+    assert graph.path_text(g, path) == best
+
+
+@pytest.fixture(scope="module")
+def paired_model(bank):
+    """A LeNet with an untrained pair reader whose net always answers "47" (a stand-in that says
+    what the lattice must do with a confident pair reader)."""
+    torch.manual_seed(0)
+    model = LeNet(LeNetConfig(pair_reader=1, pair_offset=0.0)).eval()
+    net = pairs.PairNet().eval()
+    with torch.no_grad():
+        net.out.weight.zero_()
+        net.out.bias.fill_(-20.0)
+        net.out.bias[47] = 20.0
+    model.pair = pairs.Attached(net)
+    return model
+
+
+def test_a_confident_pair_reader_reads_touching_digits_through_its_arcs(bank, paired_model):
+    f, _ = touching_pair(bank)
+    reading = graph.decode(paired_model, f.image)
+    assert reading.cands.pairs.spans
+    assert reading.amount == "47"
+    units = reading.units(reading.path)
+    assert ("pair", units[0][1]) == units[0] and len(units) == 1      # one pair span, two arcs
+    assert train.error_kind(reading, "47") == "recognition"
+    view = graph.explain_truth(reading, "47")
+    assert np.isfinite(view.loss) and len(view.span_grad) == len(reading.cands.spans)
+    # without it the untrained recognizer reads something else, through its own spans only
+    plain = graph.decode(_without_pairs(paired_model), f.image)
+    assert plain.cands.pairs is None and all(u[0] == "span" for u in plain.units(plain.path))
+
+
+def _without_pairs(model):
+    import copy
+    twin = copy.copy(model)
+    twin.config = dataclasses.replace(model.config, pair_reader=0)
+    return twin
+
+
+def test_the_pair_reader_is_saved_and_loaded_with_its_calibration(bank, paired_model):
+    assert not any("pair" in k for k in paired_model.state_dict())     # not the recognizer's
+    tensors = {**to_tensors(paired_model, "gtn."), **cutter_tensors(paired_model)}
+    assert any(k.startswith("pair.") for k in tensors)
+    config = dataclasses.asdict(paired_model.config)
+    loaded = from_tensors(tensors, config, "gtn.")
+    assert loaded.pair_reader is not None and loaded.pair_reader.offset == 0.0
+    f, _ = touching_pair(bank)
+    assert graph.decode(loaded, f.image).amount == graph.decode(paired_model, f.image).amount
+    with pytest.raises(KeyError, match="pair reader"):
+        from_tensors({k: v for k, v in tensors.items() if not k.startswith("pair.")}, config, "gtn.")
+
+
+def test_training_a_pair_reader_onto_the_shipped_model_lands_a_calibrated_model(tmp_path):
+    from safetensors.numpy import load_file
+    out = tmp_path / "out"
+    assert cli.main(["train", "ocr", "--init", "amounts", "--gtn-steps", "0", "--pair-reader", "1",
+                     "--pair-fields", "40", "--pair-epochs", "1", "--pair-val", "12",
+                     "--eval-amounts", "5", "--name", "paired", "--out", str(out)]) == 0
+    card = json.loads((out / "paired.json").read_text())
+    assert card["config"]["pair_reader"] == 1
+    assert len(card["extra"]["pair_calibration"]["accuracy by scale offset"]) == 8
+    assert "--pair-reader 1" in card["train_command"] and "--pair-fields 40" in card["train_command"]
+    tensors = load_file(str(out / "paired.safetensors"))
+    assert any(k.startswith("pair.") for k in tensors)
+
+
+def test_the_tab_boxes_a_pair_read_together(qtbot, bank, paired_model):
+    from PySide6.QtGui import QFont
+    from desktop.tabs.ocr_drawing import segmentation_pixmap
+    f, _ = touching_pair(bank)
+    reading = graph.decode(paired_model, f.image)
+    (kind, j), = reading.units(reading.path)
+    assert kind == "pair"
+    pix = segmentation_pixmap(reading.cands, {}, QFont(), [(reading.cands.pairs.boxes[j], "47")])
+    img = pix.toImage()
+    x0, y0, x1, y1 = reading.cands.pairs.boxes[j]
+    assert img.pixelColor(x0 * 3 + 1, (y0 + y1) * 3 // 2).name() == "#9467bd"   # the purple box's left edge
