@@ -135,18 +135,28 @@ def test_the_pair_reader_is_saved_and_loaded_with_its_calibration(bank, paired_m
         from_tensors({k: v for k, v in tensors.items() if not k.startswith("pair.")}, config, "gtn.")
 
 
-def test_training_a_pair_reader_onto_the_shipped_model_lands_a_calibrated_model(tmp_path):
+def test_training_a_pair_reader_onto_the_shipped_model_lands_a_calibrated_model(seqlab_home):
     from safetensors.numpy import load_file
-    out = tmp_path / "out"
+    from engine import paths
+    out = paths.user_models() / "ocr"
     assert cli.main(["train", "ocr", "--init", "amounts", "--gtn-steps", "0", "--pair-reader", "1",
-                     "--pair-fields", "40", "--pair-epochs", "1", "--pair-val", "12",
-                     "--eval-amounts", "5", "--name", "paired", "--out", str(out)]) == 0
+                     "--pair-fields", "40", "--pair-epochs", "1", "--pair-val", "12", "--pair-top", "3",
+                     "--eval-amounts", "5", "--name", "paired"]) == 0
     card = json.loads((out / "paired.json").read_text())
-    assert card["config"]["pair_reader"] == 1
+    assert card["config"]["pair_reader"] == 1 and card["config"]["pair_top"] == 3 and card["config"]["pair_pieces"] == 6
     assert len(card["extra"]["pair_calibration"]["accuracy by scale offset"]) == 8
-    assert "--pair-reader 1" in card["train_command"] and "--pair-fields 40" in card["train_command"]
+    assert all(f in card["train_command"] for f in ("--pair-reader 1", "--pair-fields 40", "--pair-top 3"))
     tensors = load_file(str(out / "paired.safetensors"))
     assert any(k.startswith("pair.") for k in tensors)
+    # --init carries a model's pair reader over as it is, calibration included; --pair-top changes
+    # only how many of its pairs go in the lattice
+    assert cli.main(["train", "ocr", "--init", "paired", "--gtn-steps", "0", "--pair-top", "1",
+                     "--pair-pieces", "2", "--eval-amounts", "5", "--name", "carried"]) == 0
+    carried = json.loads((out / "carried.json").read_text())
+    assert carried["config"] == {**card["config"], "pair_top": 1, "pair_pieces": 2}
+    assert "--pair-top 1 --pair-pieces 2" in carried["train_command"]
+    again = load_file(str(out / "carried.safetensors"))
+    assert all(np.array_equal(tensors[k], again[k]) for k in tensors if k.startswith("pair."))
 
 
 def test_the_tab_boxes_a_pair_read_together(qtbot, bank, paired_model):

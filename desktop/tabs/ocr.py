@@ -300,13 +300,14 @@ class Tab(DemoTab):
                    "fields": values["fields"], "epochs": values["epochs"],
                    "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                    "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
+                   "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
                    "eval_amounts": 200, "out": None, "name": "amounts", "init": None}
         if values["start"] == START_PRETRAINED:
             # GTN training alone, from the current model's pre-trained CNN and cut finders: minutes,
             # and the point of the lecture (isolated-trained → GTN-trained). The architecture is
             # that model's: --init refuses architecture options, so they go back to the defaults
             name = self.models.card.name if self.models is not None else "amounts"
-            options.update({**asdict(LeNetConfig()), "init": name})
+            options.update({**asdict(LeNetConfig()), "pair_top": None, "pair_pieces": None, "init": name})
             self.panel.started(f"GTN training from {name}'s pre-trained CNN")
         else:
             self.panel.started("pre-training on digits and labelled spans, then GTN training")

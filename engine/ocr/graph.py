@@ -47,12 +47,14 @@ def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray
     touching digits (engine/ocr/pairs.py)."""
     cands = merged_candidates(segmentations(model, image, owner), context=bool(model.config.context))
     if with_pairs or (with_pairs is None and model.pair_reader is not None):
-        add_pair_spans(cands)
+        add_pair_spans(cands, model.pair_reader)
     return cands
 
 
-def add_pair_spans(cands: Candidates) -> Candidates:
-    cands.pairs = pair_reading.find_pair_spans(cands.segs or [cands.seg], cands.state_of_boundaries())
+def add_pair_spans(cands: Candidates, reader: Optional[pair_reading.PairReader] = None) -> Candidates:
+    """The pair spans of `cands`' segmentations (of up to `reader.pieces` pieces; no reader: the most)."""
+    pieces = reader.pieces if reader is not None else pair_reading.MAX_PIECES
+    cands.pairs = pair_reading.find_pair_spans(cands.segs or [cands.seg], cands.state_of_boundaries(), pieces)
     return cands
 
 
@@ -165,7 +167,7 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
     cands = (candidates(seg, context) if seg is not None else merged_candidates(segs, context) if segs
              else model_candidates(model, amount_field(image)))
     if reader is not None and cands.pairs is None:
-        add_pair_spans(cands)
+        add_pair_spans(cands, reader)
     with torch.no_grad():
         logp = score(model, cands)
         arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []

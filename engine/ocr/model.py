@@ -56,9 +56,14 @@ class LeNetConfig:
     pair_reader: int = 0      # 1: its spans and arcs join the lattice
     pair_scale: float = 1.0   # its arc weight = pair_scale · log P(pair) + pair_offset,
     pair_offset: float = -1.0  # calibrated on validation amounts (engine/ocr/train_pairs.py)
-    pair_top: int = 5         # pairs per pair span in the lattice
+    pair_top: int = 5         # pairs per pair span in the lattice (--pair-top; 2 reads as well as 5
+                              # and costs less at the decode's p95: docs/OCR_NOTEBOOK.md, stop 23)
+    pair_pieces: int = 6      # cut pieces per pair span when decoding, at most (--pair-pieces; the
+                              # reader trains on up to pairs.MAX_PIECES; 3 reads as well, faster)
 
-CALIBRATED = ("pair_scale", "pair_offset", "pair_top")   # set by training, not by flags
+DECODING = ("pair_top", "pair_pieces")   # decoding options --init may change without retraining
+
+CALIBRATED = ("pair_scale", "pair_offset")   # set by training, not by flags
 
 
 class LeNet(nn.Module):
@@ -84,7 +89,7 @@ class LeNet(nn.Module):
         if not self.config.pair_reader or self.pair is None:
             return None
         c = self.config
-        return PairReader(self.pair.net, c.pair_scale, c.pair_offset, c.pair_top)
+        return PairReader(self.pair.net, c.pair_scale, c.pair_offset, c.pair_top, c.pair_pieces)
 
     def cut_finders(self) -> list:
         """The cut finders whose segmentations the lattice holds, the model's own first (a

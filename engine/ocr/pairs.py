@@ -29,7 +29,8 @@ from engine.ocr.segment import Segmentation
 
 NOT_A_PAIR = 100
 MIN_WIDTH, MAX_WIDTH = 0.8, 2.0      # × digit height: 99% of the pairs of touching digits (stop 23)
-MAX_PIECES = 6                       # cut pieces in one pair span, at most
+MAX_PIECES = 6                       # cut pieces in one pair span, at most (training; decoding may
+                                     # take fewer: PairReader.pieces)
 
 
 class PairNet(nn.Module):
@@ -72,6 +73,7 @@ class PairReader:
     scale: float = 1.0               # arc weight = scale · log P(pair) + offset
     offset: float = -1.0
     top: int = 5                     # pairs per span put in the lattice
+    pieces: int = MAX_PIECES         # cut pieces per pair span, at most
 
 
 def pair_image(crop: np.ndarray) -> np.ndarray:
@@ -87,7 +89,7 @@ def pair_image(crop: np.ndarray) -> np.ndarray:
     return out
 
 
-def pair_spans(seg: Segmentation) -> list:
+def pair_spans(seg: Segmentation, max_pieces: int = MAX_PIECES) -> list:
     """[(k, m)]: runs of segments of `seg` that may be two touching digits — one component's
     ink (every inner boundary a cut through ink), MIN_WIDTH..MAX_WIDTH digit heights wide; a
     single segment only when no cut touches it (a component left whole)."""
@@ -96,7 +98,7 @@ def pair_spans(seg: Segmentation) -> list:
         if seg.segments[k].mark:
             continue
         x0 = x1 = None
-        for m in range(k + 1, min(S, k + MAX_PIECES) + 1):
+        for m in range(k + 1, min(S, k + max_pieces) + 1):
             p = seg.segments[m - 1]
             if p.mark or (m - k > 1 and not seg.segments[m - 2].cut_right):
                 break
@@ -129,12 +131,12 @@ class PairSpans:
     origin: list                      # [(segmentation, k, m)]
 
 
-def find_pair_spans(segs: list, states: list) -> PairSpans:
+def find_pair_spans(segs: list, states: list, max_pieces: int = MAX_PIECES) -> PairSpans:
     """Pair spans of every segmentation in `segs`; `states[a][k]` is the lattice state of
     boundary k of segmentation a (spans that are the same ink are kept once)."""
     spans, images, geometry, boxes, origin = [], [], [], [], []
     for a, seg in enumerate(segs):
-        for k, m in pair_spans(seg):
+        for k, m in pair_spans(seg, max_pieces):
             span = (states[a][k], states[a][m])
             if span in spans:
                 continue

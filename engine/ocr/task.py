@@ -21,7 +21,7 @@ import numpy as np
 
 from engine import cards, paths
 from engine.ocr import cutter, data, diagnose, error_sheet, graph, images, pairs, train, train_pairs
-from engine.ocr.model import CALIBRATED, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
+from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress
 
 MODEL_NAME = "amounts"
@@ -100,6 +100,9 @@ def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
                 parts.append(f"--{f.name.replace('_', '-')} {v}")
     if args.init and args.pair_reader:
         parts.append("--pair-reader 1")
+    for name in DECODING if args.init else ():
+        if getattr(args, name) is not None:
+            parts.append(f"--{name.replace('_', '-')} {getattr(args, name)}")
     if args.pair_reader:
         pair, default = _pair_config(args, cfg.seed), train_pairs.PairConfig(seed=cfg.seed)
         parts += [f"--pair-{f.name.replace('_', '-')} {getattr(pair, f.name)}" for f in dataclasses.fields(pair)
@@ -122,7 +125,9 @@ class OcrTask:
             for f in dataclasses.fields(train.TrainConfig) + dataclasses.fields(LeNetConfig):
                 if f.name not in CALIBRATED:
                     parser.add_argument(f"--{f.name.replace('_', '-')}", type=f.type if f.type in (int, float)
-                                        else type(f.default), default=f.default)
+                                        else type(f.default),
+                                        # --pair-top/--pair-pieces unset: the --init model's, else the default
+                                        default=None if f.name in DECODING else f.default)
             for f in dataclasses.fields(train_pairs.PairConfig):      # the pair reader's training
                 if f.name != "seed":
                     parser.add_argument(f"--pair-{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
@@ -158,7 +163,12 @@ class OcrTask:
     def train(self, args):
         cfg = train.TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(train.TrainConfig)})
         net = LeNetConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LeNetConfig)
-                             if f.name not in CALIBRATED})
+                             if f.name not in CALIBRATED + DECODING})
+        for name in DECODING:
+            if getattr(args, name) is not None:
+                if getattr(args, name) < 1:
+                    raise ValueError("--pair-top and --pair-pieces must be ≥ 1")
+                net = dataclasses.replace(net, **{name: getattr(args, name)})
         pair_cfg = _pair_config(args, cfg.seed)
         if net.pair_reader not in (0, 1) or min(pair_cfg.fields, pair_cfg.epochs, pair_cfg.batch, pair_cfg.val) < 1:
             raise ValueError("--pair-reader must be 0 or 1; --pair-fields, --pair-epochs, --pair-batch, --pair-val ≥ 1")
@@ -176,15 +186,17 @@ class OcrTask:
                 or (net.alt_heuristic and not net.cutter)):
             raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
                              "cut finder, --cutter > 0: else the heuristic cuts are the model's own)")
-        if args.init and dataclasses.replace(net, pair_reader=0) != LeNetConfig():
+        if args.init and dataclasses.replace(net, pair_reader=0, pair_top=LeNetConfig.pair_top,
+                                             pair_pieces=LeNetConfig.pair_pieces) != LeNetConfig():
             changed = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(net)
-                       if getattr(net, f.name) != getattr(LeNetConfig(), f.name) and f.name != "pair_reader"]
+                       if getattr(net, f.name) != getattr(LeNetConfig(), f.name) and f.name not in ("pair_reader",) + DECODING]
             raise ValueError(f"--init takes the architecture and cut finders from {args.init}: drop {', '.join(changed)}")
         t0 = time.time()
         init = pretrained(args.init) if args.init else None
-        with_pairs = net.pair_reader
+        with_pairs, decoding = net.pair_reader, {name: getattr(net, name) for name in DECODING}
         if init:
-            net, isolated = dataclasses.replace(init.gtn.config, pair_reader=0), init.isolated
+            init_config = init.gtn.config          # (with_alternatives below replaces gtn's config)
+            net, isolated = dataclasses.replace(init_config, pair_reader=0), init.isolated
         else:
             cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
                                                          cfg.cut_target, net.cut_gate)) if net.cutter else None
@@ -214,17 +226,20 @@ class OcrTask:
         pair_calibration = {}
         if init and not with_pairs and init.gtn.pair is not None:
             # the init model's pair reader, as it is (it reads the cut finders' spans, which GTN
-            # training does not change); --pair-reader 1 trains a new one
+            # training does not change), with --pair-top if given; --pair-reader 1 trains a new one
+            kept = {k: getattr(init_config, k) for k in ("pair_reader",) + CALIBRATED + DECODING}
+            given = {k: getattr(args, k) for k in DECODING if getattr(args, k) is not None}
             for model in {id(isolated): isolated, id(gtn): gtn}.values():
                 model.pair = init.gtn.pair
-                model.config = dataclasses.replace(model.config, **{k: getattr(init.gtn.config, k) for k in
-                                                                    ("pair_reader",) + CALIBRATED})
+                model.config = dataclasses.replace(model.config, **{**kept, **given})
         if with_pairs:
             pair_net = yield from train_pairs.train_pair_net(gtn, pair_cfg)
-            scale, offset, pair_calibration = yield from train_pairs.calibrate(gtn, pair_net, pair_cfg)
+            scale, offset, pair_calibration = yield from train_pairs.calibrate(gtn, pair_net, pair_cfg,
+                                                                               decoding["pair_top"], decoding["pair_pieces"])
             for model in {id(isolated): isolated, id(gtn): gtn}.values():
                 model.pair = pairs.Attached(pair_net)
-                model.config = dataclasses.replace(model.config, pair_reader=1, pair_scale=scale, pair_offset=offset)
+                model.config = dataclasses.replace(model.config, pair_reader=1, pair_scale=scale, pair_offset=offset,
+                                                   **decoding)
         yield Progress(0, 1, message=f"evaluating on {args.eval_amounts} held-out amounts")
         metrics = held_out_metrics(gtn, isolated, args.eval_amounts)
         yield Progress(1, 1, message="saving")
@@ -313,7 +328,7 @@ class OcrTask:
 
         def pair_stage(c):                # the pair spans' inputs, the pair net, their arcs
             c.pairs = None
-            graph.add_pair_spans(c)
+            graph.add_pair_spans(c, r.gtn.pair_reader)
             pairs.pair_arcs(r.gtn.pair_reader, c.pairs)
         # CPU time of the decoding thread too: on a shared machine, wall time mostly measures the
         # other processes; thread CPU time is what one decode costs
@@ -350,7 +365,7 @@ class OcrTask:
             "segmentations": len(r.gtn.cut_finders()),
             "mean_segments": float(np.mean([len(s[0].segments) for s in segs])),
             "mean_spans": float(np.mean([len(c.spans) for c in cands])),
-            "mean_pair_spans": (float(np.mean([len(graph.add_pair_spans(c).pairs.spans) for c in cands]))
+            "mean_pair_spans": (float(np.mean([len(graph.add_pair_spans(c, r.gtn.pair_reader).pairs.spans) for c in cands]))
                                 if r.gtn.pair_reader else 0.0),
         }
 

@@ -89,11 +89,13 @@ def train_pair_net(model: LeNet, cfg: PairConfig) -> Iterator:
     return net.eval()
 
 
-def calibrate(model: LeNet, net: pairs.PairNet, cfg: PairConfig) -> Iterator:
+def calibrate(model: LeNet, net: pairs.PairNet, cfg: PairConfig, top: int = 5,
+              pieces: int = pairs.MAX_PIECES) -> Iterator:
     """Yields Progress; returns (scale, offset, accuracy by setting) read best on validation amounts."""
     prepared = []
     for i, f in enumerate(train.val_fields(cfg.val)):
-        cands = graph.model_candidates(model, f.image, with_pairs=True)
+        cands = graph.add_pair_spans(graph.model_candidates(model, f.image, with_pairs=False),
+                                     pairs.PairReader(net, top=top, pieces=pieces))
         p = cands.pairs
         with torch.no_grad():
             logp = graph.score(model, cands)
@@ -104,7 +106,7 @@ def calibrate(model: LeNet, net: pairs.PairNet, cfg: PairConfig) -> Iterator:
     results = {}
     for scale in SCALES:
         for offset in OFFSETS:
-            reader = pairs.PairReader(net, scale, offset)
+            reader = pairs.PairReader(net, scale, offset, top, pieces)
             right = 0
             for text, cands, logp, pair_logp in prepared:
                 arcs = pairs.pair_arcs(reader, cands.pairs, pair_logp) if pair_logp is not None else []
