@@ -170,3 +170,19 @@ def test_the_tab_boxes_a_pair_read_together(qtbot, bank, paired_model):
     img = pix.toImage()
     x0, y0, x1, y1 = reading.cands.pairs.boxes[j]
     assert img.pixelColor(x0 * 3 + 1, (y0 + y1) * 3 // 2).name() == "#9467bd"   # the purple box's left edge
+
+
+def test_the_lattice_view_draws_a_highlighted_pair_arc(qtbot):
+    from desktop.widgets.lattice_view import LatticeView
+    view = LatticeView()
+    qtbot.addWidget(view)
+    view.resize(400, 320)
+    thumb, wide = np.zeros((1, 28, 28), np.float32), np.ones((28, 56), np.float32)
+    view.set_lattice(3, [(0, 1)], thumb, ["4 -0.1"], [((1, 2), wide, "73 -0.2", True), ((0, 2), wide, "14 -9", False)])
+
+    def orange_pixels():
+        img = view.grab().toImage()
+        return sum(img.pixelColor(x, y).name() == "#ff7f0e" for x in range(0, 400, 2) for y in range(160, 320, 2))
+    plain = orange_pixels()
+    view.set_highlight({}, {0: "73"})
+    assert orange_pixels() > plain + 20          # the pair arc and its box, in the path's colour

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
-from desktop.tabs.ocr_drawing import DEMO_AMOUNT, scripted_strokes, segmentation_pixmap
+from desktop.tabs.ocr_drawing import DEMO_AMOUNT, pair_thumbs, path_labels, scripted_strokes, segmentation_pixmap
 from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
                                    train_job, train_step_job, truth_job)
 from desktop.tabs.ocr_reading import ReadingPage
@@ -184,30 +184,17 @@ class Tab(DemoTab):
         top = reading.logp[:, :N_LABELS].max(1)
         from engine.ocr.checks import CHARSET
         labels = [f"{CHARSET[int(i)]} {float(v):.1f}" for v, i in zip(top.values, top.indices)]
-        self.lattice.set_lattice(c.num_states, c.spans, c.images, labels)
+        self.lattice.set_lattice(c.num_states, c.spans, c.images, labels, pair_thumbs(reading))
         self._highlight_path(reading.path)
         self._show_truth(view)
 
     def _path_spans(self, path) -> tuple[dict, list]:
-        """{span: character} of the path's arcs over the recognizer's spans, and [(box, "ab")] of its
-        pair arcs (engine/ocr/pairs.py: two touching digits read as one; the lattice view has no
-        row for them, the segmentation image boxes them)."""
-        from engine.ocr.checks import CHARSET
-        reading = self.reading
-        n = len(reading.cands.spans) * N_LABELS
-        spans, pairs = {}, {}
-        for a in path:
-            if a < n:
-                spans[a // N_LABELS] = CHARSET[a % N_LABELS]
-            else:
-                j = (a - n) // (2 * reading.pair_top)
-                pairs[j] = pairs.get(j, "") + CHARSET[int(reading.graph.label[a])]
-        return spans, [(reading.cands.pairs.boxes[j], t) for j, t in pairs.items()]
+        return path_labels(self.reading, path)
 
     def _highlight_path(self, path) -> None:
-        spans, pair_boxes = self._path_spans(path)
-        self.lattice.set_highlight(spans)
-        self._draw_segmentation(spans, pair_boxes)
+        spans, pairs = self._path_spans(path)
+        self.lattice.set_highlight(spans, {j: t for j, _, t in pairs})
+        self._draw_segmentation(spans, [(box, t) for _, box, t in pairs])
 
     def _on_alternative(self, row: int) -> None:
         if self.reading is None or row < 0:

@@ -22,6 +22,7 @@ GLYPHS = {
     ",": [[(0.45, 0.84), (0.5, 0.9), (0.42, 1.0), (0.2, 1.12)]],
 }
 DEMO_AMOUNT = "1,250.70"
+PAIR_SHOWN = -5.0          # pair arcs weighing less are drawn only on a highlighted path
 
 
 def scripted_strokes(text: str, stroke_width: float) -> list:
@@ -79,3 +80,34 @@ def segments_text(cands) -> str:
     if len(cands.segs) <= 1:
         return f"{len(cands.seg.segments)} segments"
     return f"{len(cands.segs)} segmentations ({', '.join(str(len(s.segments)) for s in cands.segs)} segments)"
+
+
+def path_labels(reading, path) -> tuple[dict, list]:
+    """{span: character} of the path's arcs over the recognizer's spans, and [(pair span, box,
+    "ab")] of its pair arcs (engine/ocr/pairs.py: two touching digits read as one)."""
+    from engine.ocr.checks import CHARSET
+    n_lab = len(CHARSET)
+    n = len(reading.cands.spans) * n_lab
+    spans, pairs = {}, {}
+    for a in path:
+        if a < n:
+            spans[a // n_lab] = CHARSET[a % n_lab]
+        else:
+            j = (a - n) // (2 * reading.pair_top)
+            pairs[j] = pairs.get(j, "") + CHARSET[int(reading.graph.label[a])]
+    return spans, [(j, reading.cands.pairs.boxes[j], t) for j, t in pairs.items()]
+
+
+def pair_thumbs(reading) -> list:
+    """[((k, m), image, "73 -0.1", shown)] of the pair spans: the pair reader's best pair and its arc
+    weight; `shown` when that weight is above PAIR_SHOWN (a field has ~6 pair spans, most of them
+    hopeless: the lattice view draws those only when a path takes them)."""
+    from engine.ocr.checks import CHARSET
+    pairs = reading.cands.pairs
+    if not pairs or not pairs.spans:
+        return []
+    n = len(reading.cands.spans) * len(CHARSET)
+    best_weight = reading.graph.weight[n::2 * reading.pair_top].tolist()     # each span's first pair arc
+    digits = reading.graph.label[n:].view(-1, 2 * reading.pair_top)[:, :2].tolist()
+    return [(span, image, f"{a}{b} {w:.1f}", w > PAIR_SHOWN)
+            for span, image, (a, b), w in zip(pairs.spans, pairs.images, digits, best_weight)]

@@ -3,7 +3,9 @@
 Nodes are the cuts between segments, left to right. An arc k→m is "segments k..m-1 form one
 character": one segment arcs run along the axis, two-segment arcs bow above it, three-segment arcs
 below, four-segment arcs higher above; each with the thumbnail the CNN saw and its best label and
-log-probability. On top of that the tab can highlight a path (the Viterbi reading or a clicked
+log-probability. Pair spans (two touching digits read together, engine/ocr/pairs.py), when
+given, hang lowest, in purple, with the double-width image the pair reader saw and its best pair.
+On top of that the tab can highlight a path (the Viterbi reading or a clicked
 alternative: thick, with the label that path reads), the constrained graph (arcs on some path that
 reads the typed amount, in green) and a per-arc number (the gradient of the GTN loss).
 The widget only draws what it is given.
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 PATH_COLOR = QColor(255, 127, 14)          # the highlighted reading
 CONSTRAINED_COLOR = QColor(44, 160, 44)    # arcs that can read the true amount
+PAIR_COLOR = QColor(148, 103, 189)         # pair spans
 ARC_COLOR = QColor(150, 150, 150)
 
 
@@ -37,24 +40,25 @@ class LatticeView(QWidget):
         self._numbers: dict[int, float] = {}      # span -> value shown under it (gradient)
         self._number_name = ""
         self._rects: list[QRectF] = []
+        self._pairs: list[tuple] = []               # (span, thumbnail, label, shown unless on a path)
+        self._pair_highlight: dict[int, str] = {}   # pair span -> the two digits the path reads
         self.setMinimumHeight(300)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     # -- data in --------------------------------------------------------------------------------
     def set_lattice(self, num_states: int, spans: Sequence[tuple[int, int]], thumbs: np.ndarray,
-                    labels: Sequence[str]) -> None:
-        """thumbs: (N, 28, 28) floats in [0, 1], ink high; labels: text under each arc."""
+                    labels: Sequence[str], pairs: Sequence[tuple] = ()) -> None:
+        """thumbs: (N, 28, 28) floats in [0, 1], ink high; labels: text under each arc; pairs:
+        [((k, m), (28, 56) image, label, shown)] of the pair spans (not shown: drawn only when highlighted)."""
         self._states, self._spans, self._labels = num_states, list(spans), list(labels)
-        self._thumbs = []
-        for t in thumbs:
-            g = np.ascontiguousarray(255 - np.clip(t * 255, 0, 255).astype(np.uint8))
-            self._thumbs.append(QImage(g.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy())
-        self._highlight, self._constrained, self._numbers = {}, set(), {}
+        self._thumbs = [_image(t) for t in thumbs]
+        self._pairs = [(span, _image(t), label, shown) for span, t, label, shown in pairs]
+        self._highlight, self._constrained, self._numbers, self._pair_highlight = {}, set(), {}, {}
         self.setMinimumWidth(int(max(0, num_states - 1) * 64 + 80))
         self.update()
 
-    def set_highlight(self, span_labels: dict[int, str]) -> None:
-        self._highlight = dict(span_labels)
+    def set_highlight(self, span_labels: dict[int, str], pair_labels: Optional[dict[int, str]] = None) -> None:
+        self._highlight, self._pair_highlight = dict(span_labels), dict(pair_labels or {})
         self.update()
 
     def set_constrained(self, spans: Sequence[int], numbers: Optional[dict[int, float]] = None,
@@ -134,6 +138,7 @@ class LatticeView(QWidget):
                     p.drawText(QRectF(r.x() - 20, r.y() - size * 0.45, r.width() + 40, size * 0.45),
                                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, f"{v:+.2f}")
         self._rects = [rects[i][0] for i in range(len(self._spans))]
+        self._paint_pairs(p, x, mid, size)
         p.setPen(QPen(self.palette().text().color(), 1.5))
         p.setBrush(self.palette().window())
         for k in range(self._states):
@@ -142,8 +147,37 @@ class LatticeView(QWidget):
             p.drawText(QRectF(4, 2, self.width() - 8, 20), Qt.AlignmentFlag.AlignLeft, self._number_name)
         p.end()
 
+    def _paint_pairs(self, p: QPainter, x, mid: float, size: float) -> None:
+        """The pair spans, bowing lowest; the highlighted path's on top."""
+        low = self.height() * 0.42
+        order = sorted(range(len(self._pairs)), key=lambda j: j in self._pair_highlight)
+        for j in order:
+            (k, m), thumb, label, shown = self._pairs[j]
+            on_path = j in self._pair_highlight
+            if not (shown or on_path):
+                continue
+            color = PATH_COLOR if on_path else PAIR_COLOR
+            p.setPen(QPen(color, 5 if on_path else 1.2, Qt.PenStyle.SolidLine if on_path else Qt.PenStyle.DashLine))
+            a, b = QPointF(x(k), mid), QPointF(x(m), mid)
+            path = QPainterPath(a)
+            path.quadTo(QPointF((a.x() + b.x()) / 2, mid + 2 * low), b)
+            p.drawPath(path)
+            r = QRectF((a.x() + b.x()) / 2 - size, mid + low - size / 2, 2 * size, size)
+            p.drawImage(r, thumb)
+            p.setPen(QPen(color, 3 if on_path else 1))
+            p.drawRect(r)
+            p.drawText(QRectF(r.right() + 3, r.y(), 80, r.height()),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                       self._pair_highlight.get(j) or label)
+
     def mousePressEvent(self, event) -> None:
         for i, r in enumerate(self._rects):
             if r.contains(event.position()):
                 self.arcClicked.emit(i)
                 return
+
+
+def _image(t: np.ndarray) -> QImage:
+    """A (h, w) float image in [0, 1], ink high, as dark ink on white."""
+    g = np.ascontiguousarray(255 - np.clip(t * 255, 0, 255).astype(np.uint8))
+    return QImage(g.data, g.shape[1], g.shape[0], g.shape[1], QImage.Format.Format_Grayscale8).copy()
