@@ -86,15 +86,15 @@ def path_labels(reading, path) -> tuple[dict, list]:
     """{span: character} of the path's arcs over the recognizer's spans, and [(pair span, box,
     "ab")] of its pair arcs (engine/ocr/pairs.py: two touching digits read as one)."""
     from engine.ocr.checks import CHARSET
-    n_lab = len(CHARSET)
-    n = len(reading.cands.spans) * n_lab
+    from engine.ocr.graph import arc_unit
     spans, pairs = {}, {}
     for a in path:
-        if a < n:
-            spans[a // n_lab] = CHARSET[a % n_lab]
+        kind, i = arc_unit(reading.cands, a, reading.pair_top)
+        char = CHARSET[int(reading.graph.label[a])]
+        if kind == "span":
+            spans[i] = char
         else:
-            j = (a - n) // (2 * reading.pair_top)
-            pairs[j] = pairs.get(j, "") + CHARSET[int(reading.graph.label[a])]
+            pairs[i] = pairs.get(i, "") + char
     return spans, [(j, reading.cands.pairs.boxes[j], t) for j, t in pairs.items()]
 
 
@@ -102,12 +102,9 @@ def pair_thumbs(reading) -> list:
     """[((k, m), image, "73 -0.1", shown)] of the pair spans: the pair reader's best pair and its arc
     weight; `shown` when that weight is above PAIR_SHOWN (a field has ~6 pair spans, most of them
     hopeless: the lattice view draws those only when a path takes them)."""
-    from engine.ocr.checks import CHARSET
     pairs = reading.cands.pairs
-    if not pairs or not pairs.spans:
+    if not reading.pair_arcs:
         return []
-    n = len(reading.cands.spans) * len(CHARSET)
-    best_weight = reading.graph.weight[n::2 * reading.pair_top].tolist()     # each span's first pair arc
-    digits = reading.graph.label[n:].view(-1, 2 * reading.pair_top)[:, :2].tolist()
+    best = reading.pair_arcs[::reading.pair_top]                  # each pair span's best pair, in order
     return [(span, image, f"{a}{b} {w:.1f}", w > PAIR_SHOWN)
-            for span, image, (a, b), w in zip(pairs.spans, pairs.images, digits, best_weight)]
+            for span, image, (_, _, a, b, w) in zip(pairs.spans, pairs.images, best)]

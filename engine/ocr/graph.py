@@ -124,13 +124,16 @@ class Reading:
     graph: lattice.Acceptor
     ms: float
     pair_top: int = 0                     # pair arcs per pair span (pairs.PairReader.top; 0: none)
+    pair_arcs: list = dataclasses.field(default_factory=list)   # pairs.pair_arcs: `pair_top` per
+                                          # pair span, best first (the graph's arcs after the spans')
 
     def units(self, path: list) -> list:
-        """The spans a path reads, in order: ("span", i) or ("pair", j) (graph.arc_unit)."""
+        """The spans a path reads, in order: ("span", i) or ("pair", j) (graph.arc_unit; a pair's
+        two arcs are one unit)."""
         out = []
         for a in path:
             u = arc_unit(self.cands, a, self.pair_top)
-            if not out or out[-1] != u or u[0] == "span":
+            if not out or out[-1] != u:
                 out.append(u)
         return out
 
@@ -185,7 +188,7 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
             constrained = lattice.intersect(graph, lattice.linear_chain(text_labels(amount)))
             p_amount = float(np.exp(lattice.forward_value(constrained) - lattice.forward_value(graph)))
     return Reading(amount, float(best_score), p_amount, path, alternatives, cands, logp, graph,
-                   (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0)
+                   (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0, arcs)
 
 
 def span_ink(cands: Candidates, n_chars: int) -> tuple[np.ndarray, list]:

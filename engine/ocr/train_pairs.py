@@ -48,7 +48,9 @@ def pair_data(model: LeNet, cfg: PairConfig) -> Iterator:
             segs = graph.segmentations(model, f.image, f.owner)
         except ValueError:
             continue
-        for a, seg in enumerate(segs):
+        # each segmentation's pair spans; one that two segmentations share is drawn twice (as the
+        # shipped reader was trained; decoding keeps it once: pairs.find_pair_spans)
+        for seg in segs:
             for k, m in pairs.pair_spans(seg):
                 image, geo, _ = pairs.pair_input(seg, k, m)
                 images.append(image)
