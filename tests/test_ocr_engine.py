@@ -1,4 +1,5 @@
 """The OCR engine: data split, generator, segmenter, recognition graph, GTN step, image input."""
+import copy
 import dataclasses
 import hashlib
 
@@ -9,7 +10,7 @@ import torch
 
 from engine.ocr import checks, data, graph, images, segment, train
 from engine.ocr.cut_paths import cut_paths
-from engine.ocr.model import NUM_CLASSES, LeNet
+from engine.ocr.model import NUM_CLASSES, LeNet, LeNetConfig
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +268,32 @@ def test_fast_decoding_path_gives_the_training_paths_scores(batchnorm):
         fast, fastest = model(x, g), loaded(x, g)          # channels-last, pooled before the ReLU
     slow = model(x, g).detach()                             # the training path: max_pool2d after it
     assert torch.allclose(fast, slow, atol=1e-5) and torch.allclose(fastest, slow, atol=1e-5)
+
+
+def test_the_folded_batch_norm_follows_every_change_of_the_weights():
+    # decoding keeps the folded convolution between calls; an optimizer step, a load or a copy
+    # must not leave it stale
+    torch.manual_seed(1)
+    model = LeNet(LeNetConfig(batchnorm=1)).eval()
+    x, g = torch.rand(5, 28, 28), torch.rand(5, 5)
+
+    def fast_equals_training_path(m):
+        with torch.no_grad():
+            fast = m(x, g)
+        return torch.allclose(fast, m(x, g).detach(), atol=1e-5)
+    assert fast_equals_training_path(model)
+    with torch.no_grad():
+        model.bn1.running_mean.add_(0.7)                    # in place, as load_state_dict does
+        model.c3.weight.mul_(1.5)
+    assert fast_equals_training_path(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    model(x, g).sum().backward()
+    opt.step()
+    assert fast_equals_training_path(model)
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.bn3.weight.fill_(2.0)
+    assert fast_equals_training_path(twin) and fast_equals_training_path(model)
 
 
 def test_strided_max_pool_is_torchs_exactly():

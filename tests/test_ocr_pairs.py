@@ -186,3 +186,39 @@ def test_the_lattice_view_draws_a_highlighted_pair_arc(qtbot):
     plain = orange_pixels()
     view.set_highlight({}, {0: "73"})
     assert orange_pixels() > plain + 20          # the pair arc and its box, in the path's colour
+
+
+def test_gtn_training_can_go_on_in_the_lattice_as_it_decodes(bank):
+    import copy
+    from engine.ocr import task
+    model = copy.deepcopy(task.load("amounts").gtn)       # (the loaded model is shared: a copy)
+    f, _ = touching_pair(bank)
+    cands = graph.model_candidates(model, f.image)
+    assert cands.pairs.spans
+    loss, _ = train.gtn_example_loss(model, f.image, f.text, with_pairs=True)
+    without, _ = train.gtn_example_loss(model, f.image, f.text)
+    arcs = pairs.pair_arcs(model.pair_reader, cands.pairs)
+    expected, _ = graph.gtn_loss(graph.build_graph(cands, graph.score(model, cands), arcs), f.text)
+    assert torch.allclose(loss, expected) and not torch.allclose(loss, without)
+    loss.backward()                 # the recognizer learns; the pair reader, trained apart, does not
+    assert model.c1.weight.grad is not None and model.c1.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.pair.net.parameters())
+
+
+def test_gtn_start_gtn_goes_on_from_the_init_models_gtn_recognizer(seqlab_home):
+    from safetensors.numpy import load_file
+    from engine import paths
+    from engine.ocr import task
+    out = paths.user_models() / "ocr"
+    assert cli.main(["train", "ocr", "--init", "amounts", "--gtn-start", "gtn", "--gtn-steps", "1",
+                     "--gtn-batch", "1", "--gtn-val", "3", "--gtn-eval-every", "1", "--eval-amounts", "3",
+                     "--name", "further"]) == 0
+    card = json.loads((out / "further.json").read_text())
+    shipped = task.load("amounts").card
+    assert "--gtn-start gtn" in card["train_command"]
+    assert [h["step"] for h in card["extra"]["gtn_validation"]] == [0, 1]
+    assert {k: card["config"][k] for k in shipped.config} == shipped.config   # its pair reader and calibration kept
+    before = load_file(str(task.cards.find_model("ocr", "amounts").with_suffix(".safetensors")))
+    after = load_file(str(out / "further.safetensors"))
+    assert all(np.array_equal(before[k], after[k]) for k in before if not k.startswith("gtn."))
+    assert cli.main(["train", "ocr", "--gtn-start", "gtn", "--gtn-steps", "1", "--name", "x"]) != 0

@@ -83,8 +83,9 @@ def segments_text(cands) -> str:
 
 
 def path_labels(reading, path) -> tuple[dict, list]:
-    """{span: character} of the path's arcs over the recognizer's spans, and [(pair span, box,
-    "ab")] of its pair arcs (engine/ocr/pairs.py: two touching digits read as one)."""
+    """{span: character} of the path's arcs over the recognizer's spans ("×" for a mark the reading
+    leaves out), and [(pair span, box, "ab")] of its pair arcs (engine/ocr/pairs.py: two touching
+    digits read as one)."""
     from engine.ocr.checks import CHARSET
     from engine.ocr.graph import arc_unit
     spans, pairs = {}, {}
@@ -95,6 +96,8 @@ def path_labels(reading, path) -> tuple[dict, list]:
             spans[i] = char
         else:
             pairs[i] = pairs.get(i, "") + char
+    if reading.skipped and list(path) == list(reading.path):
+        spans.update({i: "×" for i in reading.skipped})      # marks the reading leaves out (grammar.py)
     return spans, [(j, reading.cands.pairs.boxes[j], t) for j, t in pairs.items()]
 
 

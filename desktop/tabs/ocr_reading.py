@@ -41,7 +41,8 @@ class ReadingPage(QWidget):
         self.train_this = QPushButton("Train on this (one GTN step)")
         self.train_this.setEnabled(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Viterbi reading"))
+        self.title = QLabel("Viterbi reading")
+        layout.addWidget(self.title)
         layout.addWidget(self.amount_label)
         layout.addWidget(self.info_label)
         layout.addWidget(QLabel("Top alternatives (click to see the path)"))
@@ -61,13 +62,21 @@ class ReadingPage(QWidget):
         """An engine.ocr.graph.Reading: the amount, how it scored, and its alternatives (row 0: itself)."""
         self.amount_label.setText(reading.amount or "∅")
         warning = "low confidence: this may not be a handwritten amount · " if reading.doubtful else ""
+        # a reading that left a mark out (the best path was no amount: engine/ocr/grammar.py) is no
+        # path of the lattice, so it has no posterior there
+        from engine.ocr.grammar import SKIP_COST
+        self.title.setText("Best reading in the form of an amount" if reading.skipped else "Viterbi reading")
+        how = (f"{len(reading.skipped)} mark(s) left out as pieces of ink, −{SKIP_COST:g} each (the best "
+               f"path, {reading.alternatives[0][0] if reading.alternatives else '?'}, is no amount)"
+               if reading.skipped else f"P(amount | image) = {reading.posterior:.1%}")
         self.info_label.setText(
             f"{warning}score {reading.score:.2f} (sum of log-probabilities on the path) · "
-            f"P(amount | image) = {reading.posterior:.1%} · {segments_text(reading.cands)}, "
+            f"{how} · {segments_text(reading.cands)}, "
             f"{len(reading.cands.spans)} candidate characters · {reading.ms:.0f} ms")
         self.alternatives.blockSignals(True)
         self.alternatives.clear()
-        self.alternatives.addItem(f"{reading.amount}    {reading.score:.2f}   (Viterbi)")
+        self.alternatives.addItem(f"{reading.amount}    {reading.score:.2f}   "
+                                  f"({'best amount form' if reading.skipped else 'Viterbi'})")
         for amount, score, _ in reading.alternatives:
             self.alternatives.addItem(f"{amount}    {score:.2f}")
         self.alternatives.setCurrentRow(0)

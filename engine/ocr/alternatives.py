@@ -20,13 +20,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.ocr.spans import MAX_SPAN, Candidates, ContextField, candidates, span_inputs
+from engine.ocr.spans import MAX_SPAN, MAX_SPAN_WIDTH, Candidates, ContextField, candidates, span_inputs
 from engine.ocr.segment import Segmentation
 
 
+_KEYS = np.zeros((0, 0), np.uint64)
+
+
 def pixel_keys(shape: tuple) -> np.ndarray:
-    """A fixed random uint64 per pixel of a field of `shape` (the same for every call)."""
-    return np.random.default_rng(0).integers(0, 2 ** 63, size=shape, dtype=np.uint64)
+    """A fixed random uint64 per pixel (y, x), for a field of `shape`: a read-only corner of one
+    table, drawn again only for a bigger field (drawing them per field cost ~0.2 ms per amount)."""
+    global _KEYS
+    h, w = shape
+    if h > _KEYS.shape[0] or w > _KEYS.shape[1]:
+        keys = np.random.default_rng(0).integers(0, 2 ** 63, size=(max(h, 128), max(w, 2048)), dtype=np.uint64)
+        keys.flags.writeable = False
+        _KEYS = keys
+    return _KEYS[:h, :w]
 
 
 def boundary_keys(seg: Segmentation, keys: np.ndarray) -> list:
@@ -41,11 +51,13 @@ def boundary_keys(seg: Segmentation, keys: np.ndarray) -> list:
     return out
 
 
-def merged_candidates(segs: list, context: bool = False) -> Candidates:
+def merged_candidates(segs: list, context: bool = False, max_width: float = MAX_SPAN_WIDTH,
+                      max_pieces: int = MAX_SPAN) -> Candidates:
     """The spans of every segmentation of `segs` (all of the same normalized field, as
-    segment.segment_alternatives makes them) in one lattice; one segmentation: candidates()."""
+    segment.segment_alternatives makes them) in one lattice; one segmentation: candidates()
+    (`max_width`, `max_pieces`: spans.candidates)."""
     if len(segs) == 1:
-        return candidates(segs[0], context)
+        return candidates(segs[0], context, max_width, max_pieces)
     first = segs[0]
     keys = pixel_keys(first.ink.shape)
     field = ContextField(first.ink, first.height, first.center_y) if context else None
@@ -59,10 +71,10 @@ def merged_candidates(segs: list, context: bool = False) -> Candidates:
     for a, (seg, bs) in enumerate(zip(segs, bounds)):
         S = len(seg.segments)
         for k in range(S):
-            for m in range(k + 1, min(S, k + MAX_SPAN) + 1):
+            for m in range(k + 1, min(S, k + max_pieces) + 1):
                 if (bs[k], bs[m]) in seen:        # the same ink, already a span of an earlier
                     continue                      # segmentation: scored once
-                got = span_inputs(seg, k, m, field)
+                got = span_inputs(seg, k, m, field, max_width)
                 if got is None:
                     break
                 seen.add((bs[k], bs[m]))

@@ -29,11 +29,11 @@ Two measurements on generated amounts, whose ground truth says which character d
 from __future__ import annotations
 
 import collections
-import re
 
 import numpy as np
 
 from engine.ocr import checks, data, graph, train
+from engine.ocr.grammar import AMOUNT_FORM
 from engine.ocr.model import LeNet
 from engine.ocr.segment import row_extents, segment
 
@@ -89,10 +89,6 @@ def row_separable_pairs(seg, text: str) -> tuple[int, int]:
         pairs += 1
     return ok, pairs
 
-
-# the written form of a check amount (US style; the generator's "1234,567" fits too): no leading
-# zero, a comma only before three digits, a point only before the two of the cents
-AMOUNT_FORM = re.compile(r"(0|[1-9][0-9]*)(,[0-9]{3})*(\.[0-9]{2})?")
 
 
 def misreadings(pairs: list, top: int = 10) -> dict:

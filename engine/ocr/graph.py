@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from engine import lattice
-from engine.ocr import pairs as pair_reading
+from engine.ocr import grammar, pairs as pair_reading
 from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.alternatives import merged_candidates
@@ -40,12 +40,18 @@ def segmentations(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] =
     return segment_alternatives(image, finders, owner)
 
 
+def span_options(model: LeNet) -> dict:
+    """How the model's lattice makes spans (candidates / merged_candidates keywords)."""
+    c = model.config
+    return {"context": bool(c.context), "max_width": c.span_width, "max_pieces": c.span_pieces}
+
+
 def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray] = None,
                      with_pairs: Optional[bool] = None) -> Candidates:
     """The spans of the field's segmentations, merged into one lattice when there are several;
     `with_pairs` (default: when the model has a pair reader) also the spans that may be two
     touching digits (engine/ocr/pairs.py)."""
-    cands = merged_candidates(segmentations(model, image, owner), context=bool(model.config.context))
+    cands = merged_candidates(segmentations(model, image, owner), **span_options(model))
     if with_pairs or (with_pairs is None and model.pair_reader is not None):
         add_pair_spans(cands, model.pair_reader)
     return cands
@@ -126,6 +132,8 @@ class Reading:
     pair_top: int = 0                     # pair arcs per pair span (pairs.PairReader.top; 0: none)
     pair_arcs: list = dataclasses.field(default_factory=list)   # pairs.pair_arcs: `pair_top` per
                                           # pair span, best first (the graph's arcs after the spans')
+    skipped: list = dataclasses.field(default_factory=list)     # spans (marks) the reading leaves
+                                          # out (grammar.py; only with the model's amount_form)
 
     def units(self, path: list) -> list:
         """The spans a path reads, in order: ("span", i) or ("pair", j) (graph.arc_unit; a pair's
@@ -151,6 +159,18 @@ class Reading:
         return out
 
 
+def mark_steps(cands: Candidates, graph: lattice.Acceptor) -> list:
+    """[(span, (src, dst))] for the spans that are one small mark: the lattice step each takes
+    (its arcs' states in `graph`, renumbered when pair arcs were added)."""
+    out = []
+    for i in range(len(cands.spans)):
+        seg, k, m = cands.segments_of(i)
+        if m - k == 1 and seg.segments[k].mark:
+            a = i * len(CHARSET)
+            out.append((i, (int(graph.src[a]), int(graph.dst[a]))))
+    return out
+
+
 def path_text(graph: lattice.Acceptor, path: list) -> str:
     return "".join(CHARSET[k] for k in lattice.path_labels(graph, path))
 
@@ -165,9 +185,9 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
     `posterior` also sums all segmentations of the best amount (the tab shows it; the CLI does not
     need it and saves a few ms)."""
     t0 = time.perf_counter()
-    context = bool(model.config.context)
+    options = span_options(model)
     reader = model.pair_reader
-    cands = (candidates(seg, context) if seg is not None else merged_candidates(segs, context) if segs
+    cands = (candidates(seg, **options) if seg is not None else merged_candidates(segs, **options) if segs
              else model_candidates(model, amount_field(image)))
     if reader is not None and cands.pairs is None:
         add_pair_spans(cands, reader)
@@ -176,7 +196,14 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
         arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []
         graph = build_graph(cands, logp, arcs)
         best_score, path = lattice.viterbi(graph)
-        amount = path_text(graph, path)
+        amount, skipped = path_text(graph, path), []
+        if model.config.amount_form and not grammar.is_amount(amount):
+            # rare (~1% of amounts): the best path that spells an amount, a mark may be left out
+            steps = mark_steps(cands, graph)
+            form_score, form_path, left_out = grammar.best_amount_path(graph, [s for _, s in steps])
+            if form_path:
+                amount, best_score, path = path_text(graph, form_path), form_score, form_path
+                skipped = [steps[j][0] for j in left_out]
         alternatives, seen = [], {amount}
         for s, p in lattice.nbest(graph, 5 * n_alternatives):
             t = path_text(graph, p)
@@ -184,11 +211,11 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
                 seen.add(t)
                 alternatives.append((t, s, p))
         p_amount = float("nan")
-        if posterior:
+        if posterior and not skipped:           # (a reading that leaves ink out is no path of the graph)
             constrained = lattice.intersect(graph, lattice.linear_chain(text_labels(amount)))
             p_amount = float(np.exp(lattice.forward_value(constrained) - lattice.forward_value(graph)))
     return Reading(amount, float(best_score), p_amount, path, alternatives, cands, logp, graph,
-                   (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0, arcs)
+                   (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0, arcs, skipped)
 
 
 def span_ink(cands: Candidates, n_chars: int) -> tuple[np.ndarray, list]:

@@ -44,6 +44,12 @@ class LeNetConfig:
                               # (engine/ocr/cutter.py); 0: the heuristic projection-minimum cuts
     cut_gate: float = GATE    # × digit height: narrower components keep the heuristic cuts
                               # (files from before this field: cutter.GATE, what they were trained with)
+    amount_form: int = 0      # 1: a reading that is no amount's form is read again as the best path
+                              # that is, a small mark may then be left out (grammar.py; --init may set it)
+    span_width: float = 1.6   # × digit height: the widest span read as one character, and
+    span_pieces: int = 4      # the most segments it may join (spans.py; both may change with --init:
+                              # 1.8 and 5 let a long-barred "5" or a "0" cut in five be read whole,
+                              # docs/OCR_NOTEBOOK.md stop 24)
     # alternative segmentations decoded in the same lattice (engine/ocr/alternatives.py), trained
     # after the recognizer: they change decoding, not the recognizer's weights
     alt_heuristic: int = 0    # 1: also the heuristic projection-minimum cuts ...
@@ -61,7 +67,7 @@ class LeNetConfig:
     pair_pieces: int = 6      # cut pieces per pair span when decoding, at most (--pair-pieces; the
                               # reader trains on up to pairs.MAX_PIECES; 3 reads as well, faster)
 
-DECODING = ("pair_top", "pair_pieces")   # decoding options --init may change without retraining
+DECODING = ("pair_top", "pair_pieces", "span_width", "span_pieces", "amount_form")   # decoding options --init may change without retraining
 
 CALIBRATED = ("pair_scale", "pair_offset")   # set by training, not by flags
 

@@ -15,8 +15,10 @@ import numpy as np
 from engine.ocr.segment import Segmentation
 
 MAX_SPAN = 4                 # a character is made of at most 4 consecutive segments (a round
-                             # digit like "0" can be cut in 4: more cost little, fewer lose it)
-MAX_SPAN_WIDTH = 1.6         # × digit height: no character is wider
+                             # digit like "0" can be cut in 4: more cost little, fewer lose it; the
+                             # default of the models' span_pieces, 5 since stop 24)
+MAX_SPAN_WIDTH = 1.6         # × digit height: no character is wider (the default of the models'
+                             # span_width; a long-barred "5" can be wider: docs/OCR_NOTEBOOK.md stop 24)
 CONTEXT_SIDE = 2.0           # × digit height: the square a span is seen in for the context channel
 
 
@@ -106,14 +108,15 @@ class Candidates:
         return (self.segs[self.origin[span][0]], *self.origin[span][1:]) if self.origin else (self.seg, *self.spans[span])
 
 
-def span_inputs(seg: Segmentation, k: int, m: int, field: Optional["ContextField"]) -> Optional[tuple]:
+def span_inputs(seg: Segmentation, k: int, m: int, field: Optional["ContextField"],
+                max_width: float = MAX_SPAN_WIDTH) -> Optional[tuple]:
     """(image, geometry, box, context window) of segments k..m-1, or None when they cannot be one
-    character: a '.' or ',' stands alone, and no character is wider than MAX_SPAN_WIDTH."""
+    character: a '.' or ',' stands alone, and no character is wider than `max_width` digit heights."""
     if m - k > 1 and any(p.mark for p in seg.segments[k:m]):
         return None
     H = seg.height
     if m - k > 1 and (max(p.box[2] for p in seg.segments[k:m]) - min(p.x0 for p in seg.segments[k:m])
-                      > MAX_SPAN_WIDTH * H):
+                      > max_width * H):
         return None
     crop, (x0, y0, x1, y1) = seg.union(k, m)
     geometry = ((y1 - y0) / H, ((y0 + y1) / 2 - seg.center_y) / H, (x1 - x0) / H,
@@ -122,15 +125,16 @@ def span_inputs(seg: Segmentation, k: int, m: int, field: Optional["ContextField
     return normalize(crop), geometry, (x0, y0, x1, y1), window
 
 
-def candidates(seg: Segmentation, context: bool = False) -> Candidates:
-    """Every span of 1..MAX_SPAN segments that may be a character, ready for the CNN (`context`:
-    with context windows too)."""
+def candidates(seg: Segmentation, context: bool = False, max_width: float = MAX_SPAN_WIDTH,
+               max_pieces: int = MAX_SPAN) -> Candidates:
+    """Every span of 1..`max_pieces` segments that may be a character, ready for the CNN (`context`:
+    with context windows too; `max_width`: span_inputs)."""
     S = len(seg.segments)
     spans, images, geometry, boxes, windows = [], [], [], [], []
     field = ContextField(seg.ink, seg.height, seg.center_y) if context else None
     for k in range(S):
-        for m in range(k + 1, min(S, k + MAX_SPAN) + 1):
-            got = span_inputs(seg, k, m, field)
+        for m in range(k + 1, min(S, k + max_pieces) + 1):
+            got = span_inputs(seg, k, m, field, max_width)
             if got is None:
                 break                                     # longer spans from k fail alike
             spans.append((k, m))

@@ -164,11 +164,17 @@ class OcrTask:
         cfg = train.TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(train.TrainConfig)})
         net = LeNetConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LeNetConfig)
                              if f.name not in CALIBRATED + DECODING})
+        if cfg.gtn_start not in ("isolated", "gtn"):
+            raise ValueError("--gtn-start must be isolated or gtn")
+        if cfg.gtn_start == "gtn" and not args.init:
+            raise ValueError("--gtn-start gtn goes on from the GTN-trained recognizer of an --init model")
         for name in DECODING:
-            if getattr(args, name) is not None:
-                if getattr(args, name) < 1:
-                    raise ValueError("--pair-top and --pair-pieces must be ≥ 1")
-                net = dataclasses.replace(net, **{name: getattr(args, name)})
+            value = getattr(args, name)
+            if value is not None:
+                if value not in (0, 1) if name == "amount_form" else value < 1:
+                    raise ValueError("--pair-top, --pair-pieces and --span-pieces must be ≥ 1, --span-width ≥ 1 "
+                                     "(digit heights), --amount-form 0 or 1")
+                net = dataclasses.replace(net, **{name: value})
         pair_cfg = _pair_config(args, cfg.seed)
         if net.pair_reader not in (0, 1) or min(pair_cfg.fields, pair_cfg.epochs, pair_cfg.batch, pair_cfg.val) < 1:
             raise ValueError("--pair-reader must be 0 or 1; --pair-fields, --pair-epochs, --pair-batch, --pair-val ≥ 1")
@@ -186,8 +192,7 @@ class OcrTask:
                 or (net.alt_heuristic and not net.cutter)):
             raise ValueError("--alt-cutter must be ≥ 0, --gtn-alternatives 0 or 1 and --alt-heuristic 0 or 1 (1 needs a learned "
                              "cut finder, --cutter > 0: else the heuristic cuts are the model's own)")
-        if args.init and dataclasses.replace(net, pair_reader=0, pair_top=LeNetConfig.pair_top,
-                                             pair_pieces=LeNetConfig.pair_pieces) != LeNetConfig():
+        if args.init and dataclasses.replace(net, pair_reader=0, **{k: getattr(LeNetConfig, k) for k in DECODING}) != LeNetConfig():
             changed = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(net)
                        if getattr(net, f.name) != getattr(LeNetConfig(), f.name) and f.name not in ("pair_reader",) + DECODING]
             raise ValueError(f"--init takes the architecture and cut finders from {args.init}: drop {', '.join(changed)}")
@@ -196,7 +201,12 @@ class OcrTask:
         with_pairs, decoding = net.pair_reader, {name: getattr(net, name) for name in DECODING}
         if init:
             init_config = init.gtn.config          # (with_alternatives below replaces gtn's config)
-            net, isolated = dataclasses.replace(init_config, pair_reader=0), init.isolated
+            # --span-width and --span-pieces change the lattice (GTN trains in it); unset: the init model's
+            lattice = {k: getattr(init_config, k) if getattr(args, k) is None else getattr(args, k)
+                       for k in ("span_width", "span_pieces")}
+            net, isolated = dataclasses.replace(init_config, pair_reader=0, **lattice), init.isolated
+            isolated.config = dataclasses.replace(isolated.config, **lattice)
+            decoding.update(lattice)
         else:
             cut_finder = (yield from cutter.train_cutter(cfg.cut_fields, cfg.cut_steps, net.cutter, cfg.seed,
                                                          cfg.cut_target, net.cut_gate)) if net.cutter else None
@@ -219,7 +229,11 @@ class OcrTask:
             yield from with_alternatives([isolated])
         history: list = []                   # (GTN step, validation amount accuracy)
         # --init with --gtn-steps 0: the init model's GTN-trained recognizer, as it is
-        gtn = ((yield from train.gtn_train(cfg, isolated, history)) if cfg.gtn_steps
+        start = isolated
+        if cfg.gtn_start == "gtn":                # the init model's GTN recognizer, as it decodes
+            start = init.gtn
+            start.config = dataclasses.replace(start.config, **lattice)
+        gtn = ((yield from train.gtn_train(cfg, start, history)) if cfg.gtn_steps
                else init.gtn if init else isolated)
         if not cfg.gtn_alternatives:
             yield from with_alternatives({id(isolated): isolated, id(gtn): gtn}.values())
@@ -311,9 +325,9 @@ class OcrTask:
         bank = checks.DigitBank("test")
         fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
                                     touch_rate=0.3).image for _ in range(max(args.n, 4))]
-        context = bool(r.gtn.config.context)
+        options = graph.span_options(r.gtn)
         segs = [graph.segmentations(r.gtn, f) for f in fields]       # one per cut finder
-        cands = [graph.merged_candidates(s, context) for s in segs]
+        cands = [graph.merged_candidates(s, **options) for s in segs]
         with torch.no_grad():
             logps = [graph.score(r.gtn, c) for c in cands]
         graphs = [graph.build_graph(c, lp) for c, lp in zip(cands, logps)]
@@ -358,7 +372,7 @@ class OcrTask:
             "decode_thread_cpu": bench.summarize_ms(cpu),
             "decode_side_by_side": {k: bench.summarize_ms(v) for k, v in pair.items()},
             "stages": {"segment": bench.time_each(lambda f: graph.segmentations(r.gtn, f), fields),
-                       "spans_to_cnn_inputs": bench.time_each(lambda s: graph.merged_candidates(s, context), segs),
+                       "spans_to_cnn_inputs": bench.time_each(lambda s: graph.merged_candidates(s, **options), segs),
                        "cnn": bench.time_each(cnn_only, cands),
                        "viterbi_and_nbest": bench.time_each(lattice_only, graphs),
                        **({"pair_reader": bench.time_each(pair_stage, cands)} if r.gtn.pair_reader else {})},

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.ocr import checks, data, graph
+from engine.ocr import checks, data, graph, pairs
 from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
 from engine.ocr.spans import ContextField, normalize
@@ -62,6 +62,10 @@ class TrainConfig:
     alt_cut_target: str = "separating"   # what the second cut finder learns (with --alt-cutter)
     gtn_alternatives: int = 0     # 1: the alternative segmentations (--alt-heuristic, --alt-cutter)
                                   # join the lattice before GTN training, not after it
+    gtn_start: str = "isolated"   # with --init: GTN training starts from the model's pre-trained
+                                  # recognizer ("isolated"), or goes on from its GTN-trained one
+                                  # ("gtn"), in the lattice as it decodes — alternative cuts and the
+                                  # pair reader's arcs (the pair reader itself frozen) included
     seed: int = 0
 
 
@@ -141,16 +145,19 @@ def field_distortion(share: float):
     return lambda img, rng: elastic(img.astype(np.float32), rng) if rng.random() < share else img
 
 
-def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3,
-                context: bool = False, elastic_share: float = 0.0, cutter=None) -> Iterator[tuple]:
-    """(images uint8 (k,28,28) — (k,2,28,28) with `context` —, geometry (k,NUM_GEOMETRY), targets (k,))
-    of the spans of n generated amounts."""
+def field_spans(n: int, split: str, seed: int, touch_rate: float = 0.3, elastic_share: float = 0.0,
+                cutter=None, options: Optional[dict] = None) -> Iterator[tuple]:
+    """(images uint8 (k,28,28) — (k,2,28,28) with a context channel —, geometry (k,NUM_GEOMETRY),
+    targets (k,)) of the spans of n generated amounts (`options`: graph.span_options of the model
+    they are for; none: the defaults)."""
+    options = options or {}
+    context = bool(options.get("context"))
     bank = checks.DigitBank(split, field_distortion(elastic_share))
     rng = np.random.default_rng(seed)
     for _ in range(n):
         f = checks.make_field(rng, bank, touch_rate=touch_rate)
         try:
-            cands = graph.candidates(segment(f.image, f.owner, cutter=cutter), context)
+            cands = graph.candidates(segment(f.image, f.owner, cutter=cutter), **options)
         except ValueError:
             continue
         yield ((cands.inputs(context) * 255).round().astype(np.uint8), cands.geometry,
@@ -174,8 +181,8 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
     context = bool(model.config.context)
     x_digits, y_digits = data.load("train")
     imgs, geos, tgts = [], [], []
-    spans = field_spans(cfg.fields, "train", cfg.seed + 1, cfg.span_touch_rate, context=context,
-                        elastic_share=cfg.field_elastic, cutter=model.cutter)
+    spans = field_spans(cfg.fields, "train", cfg.seed + 1, cfg.span_touch_rate, elastic_share=cfg.field_elastic,
+                        cutter=model.cutter, options=graph.span_options(model))
     for i, (im, ge, tg) in enumerate(spans):
         imgs.append(im); geos.append(ge); tgts.append(tg)
         if i % 100 == 0:
@@ -216,13 +223,17 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 
 # --- 2. GTN training ---------------------------------------------------------------------------
 
-def gtn_example_loss(model: LeNet, image: np.ndarray, text: str):
+def gtn_example_loss(model: LeNet, image: np.ndarray, text: str, with_pairs: bool = False):
     """-log P(text | image) through the lattice (of all the model's segmentations: in GTN training
-    its own cut finder's only, the alternatives join after it; the pair reader's arcs, trained
-    apart, left out); None when no path reads `text`."""
-    cands = graph.model_candidates(model, image, with_pairs=False)
+    from the pre-trained recognizer its own cut finder's only, the alternatives join after it);
+    `with_pairs`: the pair reader's arcs too, as decoding weighs them (the reader, trained apart,
+    gets no gradient); None when no path reads `text`."""
+    reader = model.pair_reader if with_pairs else None
+    cands = graph.model_candidates(model, image, with_pairs=reader is not None)
     logp = graph.score(model, cands)
-    loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp), text)
+    with torch.no_grad():
+        arcs = pairs.pair_arcs(reader, cands.pairs) if reader is not None else []
+    loss, constrained = graph.gtn_loss(graph.build_graph(cands, logp, arcs), text)
     return (loss if constrained.num_arcs and torch.isfinite(loss) else None), cands
 
 
@@ -269,8 +280,8 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
     val = val_fields(cfg.gtn_val) if cfg.gtn_val else []
     spans = None
     if cfg.gtn_spans:
-        banks = list(field_spans(400, "train", cfg.seed + 3, context=bool(model.config.context),
-                                 elastic_share=cfg.field_elastic, cutter=model.cutter))
+        banks = list(field_spans(400, "train", cfg.seed + 3, elastic_share=cfg.field_elastic,
+                                 cutter=model.cutter, options=graph.span_options(model)))
         spans = tuple(np.concatenate(parts) for parts in zip(*banks))       # images, geometry, targets
     history = history if history is not None else []
     best = (amount_accuracy(model, val)["accuracy"], 0, eval_copy(model)) if val else None
@@ -283,7 +294,7 @@ def gtn_train(cfg: TrainConfig, model: LeNet, history: Optional[list] = None) ->
         for _ in range(cfg.gtn_batch):
             f = checks.make_field(rng, bank, touch_rate=cfg.gtn_touch_rate)
             try:
-                loss, _ = gtn_example_loss(model, f.image, f.text)
+                loss, _ = gtn_example_loss(model, f.image, f.text, with_pairs=cfg.gtn_start == "gtn")
             except ValueError:
                 continue
             if loss is not None:
