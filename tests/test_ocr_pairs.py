@@ -222,3 +222,23 @@ def test_gtn_start_gtn_goes_on_from_the_init_models_gtn_recognizer(seqlab_home):
     after = load_file(str(out / "further.safetensors"))
     assert all(np.array_equal(before[k], after[k]) for k in before if not k.startswith("gtn."))
     assert cli.main(["train", "ocr", "--gtn-start", "gtn", "--gtn-steps", "1", "--name", "x"]) != 0
+
+
+def test_pair_spans_no_best_path_can_take_are_not_read(bank):
+    # a pair arc weighs at most the reader's offset: where the recognizer's spans already read the
+    # ink better, decoding leaves the pair span out — and the best path is the same as with all
+    from engine.ocr import task
+    model = task.load("amounts").gtn
+    rng = np.random.default_rng(11)
+    left_out = total = 0
+    for _ in range(25):
+        f = checks.make_field(rng, bank, touch_rate=1.0)
+        every = graph.model_candidates(model, f.image)
+        reading = graph.decode(model, f.image)
+        assert set(reading.cands.pairs.spans) <= set(every.pairs.spans)
+        left_out += len(every.pairs.spans) - len(reading.cands.pairs.spans)
+        total += len(every.pairs.spans)
+        with torch.no_grad():
+            g = graph.build_graph(every, graph.score(model, every), pairs.pair_arcs(model.pair_reader, every.pairs))
+        assert abs(float(lattice.viterbi(g)[0]) - float(lattice.viterbi(reading.graph)[0])) < 1e-6
+    assert 0 < left_out < total

@@ -131,14 +131,17 @@ class PairSpans:
     origin: list                      # [(segmentation, k, m)]
 
 
-def find_pair_spans(segs: list, states: list, max_pieces: int = MAX_PIECES) -> PairSpans:
+def find_pair_spans(segs: list, states: list, max_pieces: int = MAX_PIECES, best_between=None,
+                    bound: float = 0.0) -> PairSpans:
     """Pair spans of every segmentation in `segs`; `states[a][k]` is the lattice state of
-    boundary k of segmentation a (spans that are the same ink are kept once)."""
+    boundary k of segmentation a (spans that are the same ink are kept once). With
+    `best_between(a, b)` (graph.recognizer_best_between), only the spans (a, b) it scores below
+    `bound`."""
     spans, images, geometry, boxes, origin = [], [], [], [], []
     for a, seg in enumerate(segs):
         for k, m in pair_spans(seg, max_pieces):
             span = (states[a][k], states[a][m])
-            if span in spans:
+            if span in spans or (best_between is not None and best_between(*span) >= bound):
                 continue
             image, geo, box = pair_input(seg, k, m)
             spans.append(span)

@@ -340,9 +340,10 @@ class OcrTask:
             with torch.no_grad():
                 graph.score(r.gtn, c)
 
-        def pair_stage(c):                # the pair spans' inputs, the pair net, their arcs
+        def pair_stage(c_logp):           # which pair spans, their inputs, the pair net, their arcs
+            c, logp = c_logp
             c.pairs = None
-            graph.add_pair_spans(c, r.gtn.pair_reader)
+            graph.add_pair_spans(c, r.gtn.pair_reader, logp)
             pairs.pair_arcs(r.gtn.pair_reader, c.pairs)
         # CPU time of the decoding thread too: on a shared machine, wall time mostly measures the
         # other processes; thread CPU time is what one decode costs
@@ -375,12 +376,15 @@ class OcrTask:
                        "spans_to_cnn_inputs": bench.time_each(lambda s: graph.merged_candidates(s, **options), segs),
                        "cnn": bench.time_each(cnn_only, cands),
                        "viterbi_and_nbest": bench.time_each(lattice_only, graphs),
-                       **({"pair_reader": bench.time_each(pair_stage, cands)} if r.gtn.pair_reader else {})},
+                       **({"pair_reader": bench.time_each(pair_stage, list(zip(cands, logps)))} if r.gtn.pair_reader else {})},
             "segmentations": len(r.gtn.cut_finders()),
             "mean_segments": float(np.mean([len(s[0].segments) for s in segs])),
             "mean_spans": float(np.mean([len(c.spans) for c in cands])),
             "mean_pair_spans": (float(np.mean([len(graph.add_pair_spans(c, r.gtn.pair_reader).pairs.spans) for c in cands]))
                                 if r.gtn.pair_reader else 0.0),
+            # of those, the ones the best path might take: what the pair CNN reads (graph.add_pair_spans)
+            "mean_pair_spans_read": (float(np.mean([len(graph.add_pair_spans(c, r.gtn.pair_reader, lp).pairs.spans)
+                                                    for c, lp in zip(cands, logps)])) if r.gtn.pair_reader else 0.0),
         }
 
 
