@@ -57,28 +57,27 @@ def best_amount_path(graph, skips: list, skip_cost: float = SKIP_COST) -> tuple[
     """(score, arcs of `graph` on the path, indices into `skips` the path leaves out) of the best
     path that spells an amount; `skips`: [(src, dst)] — lattice steps that read a mark as nothing,
     each costing `skip_cost`. (-inf, [], []) when no path does."""
-    w = graph.weight.detach().double().cpu().numpy()
+    w = graph.weight.detach().double().cpu().tolist()
     src, dst, label = graph.src.tolist(), graph.dst.tolist(), graph.label.tolist()
-    S, G = graph.num_states, STATES
-    best = np.full((S, G), -np.inf)
+    best: list = [{} for _ in range(graph.num_states)]   # per lattice state: {automaton state: score}
     back: dict = {}                                   # (state, automaton state) -> (prev, prev g, arc or skip)
-    best[0, 0] = 0.0
+    best[0][0] = 0.0
     moves = [(src[a], dst[a], a) for a in range(len(src))] + [(s, d, ("skip", j)) for j, (s, d) in enumerate(skips)]
     moves.sort(key=lambda m: m[0])                    # by source: states are topologically numbered
     for s, d, what in moves:
-        row = best[s]
-        for g in np.nonzero(row > -np.inf)[0].tolist():
+        here, there = best[s], best[d]
+        for g, score in here.items():
             if isinstance(what, tuple):
-                g2, score = g, row[g] - skip_cost
+                g2, score = g, score - skip_cost
             else:
                 g2 = _TABLE[g][label[what]]
                 if g2 is None:
                     continue
-                score = row[g] + w[what]
-            if score > best[d, g2]:
-                best[d, g2] = score
+                score += w[what]
+            if score > there.get(g2, -np.inf):
+                there[g2] = score
                 back[(d, g2)] = (s, g, what)
-    ends = [(best[f, g], f, g) for f in graph.finals for g in FINAL if best[f, g] > -np.inf]
+    ends = [(best[f][g], f, g) for f in graph.finals for g in FINAL if g in best[f]]
     if not ends:
         return -np.inf, [], []
     score, state, g = max(ends)

@@ -115,6 +115,15 @@ def _train_command(args, cfg: train.TrainConfig, net: LeNetConfig) -> str:
     return " ".join(p for p in parts if p)
 
 
+def six_digit_amount(rng: np.random.Generator) -> str:
+    """Six random digits, the first not 0: an amount has no leading zero (until stop 24 the bench's
+    had one in 10, which a model with amount_form reads a second time)."""
+    digits = rng.integers(0, 10, 6)
+    if digits[0] == 0:
+        digits[0] = 1 + digits[1] % 9
+    return "".join(str(int(d)) for d in digits)
+
+
 class OcrTask:
     name = "ocr"
     title = "Check OCR"
@@ -323,8 +332,8 @@ class OcrTask:
         r = load(args.model)
         rng = np.random.default_rng(7)
         bank = checks.DigitBank("test")
-        fields = [checks.make_field(rng, bank, text="".join(str(int(d)) for d in rng.integers(0, 10, 6)),
-                                    touch_rate=0.3).image for _ in range(max(args.n, 4))]
+        fields = [checks.make_field(rng, bank, text=six_digit_amount(rng), touch_rate=0.3).image
+                  for _ in range(max(args.n, 4))]
         options = graph.span_options(r.gtn)
         segs = [graph.segmentations(r.gtn, f) for f in fields]       # one per cut finder
         cands = [graph.merged_candidates(s, **options) for s in segs]
