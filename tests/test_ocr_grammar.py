@@ -121,7 +121,7 @@ def test_a_model_with_the_amount_form_leaves_a_stray_mark_out_and_the_tab_says_s
 
 def test_the_benchs_six_digit_amounts_are_amounts():
     # a leading zero would be read twice by the amount form, timing what no check holds
-    from engine.ocr.task import six_digit_amount
+    from engine.ocr.latency import six_digit_amount
     rng = np.random.default_rng(7)
     drawn = [six_digit_amount(rng) for _ in range(500)]
     assert all(len(t) == 6 and grammar.is_amount(t) for t in drawn)
