@@ -123,7 +123,7 @@ class OcrTask:
                 if f.name not in CALIBRATED:
                     parser.add_argument(f"--{f.name.replace('_', '-')}", type=f.type if f.type in (int, float)
                                         else type(f.default),
-                                        # --pair-top/--pair-pieces unset: the --init model's, else the default
+                                        # decoding options unset: the --init model's, else the default
                                         default=None if f.name in DECODING else f.default)
             for f in dataclasses.fields(train_pairs.PairConfig):      # the pair reader's training
                 if f.name != "seed":
@@ -225,11 +225,11 @@ class OcrTask:
         if cfg.gtn_alternatives:
             yield from with_alternatives([isolated])
         history: list = []                   # (GTN step, validation amount accuracy)
-        # --init with --gtn-steps 0: the init model's GTN-trained recognizer, as it is
         start = isolated
         if cfg.gtn_start == "gtn":                # the init model's GTN recognizer, as it decodes
             start = init.gtn
             start.config = dataclasses.replace(start.config, **lattice)
+        # --init with --gtn-steps 0: the init model's GTN-trained recognizer, as it is
         gtn = ((yield from train.gtn_train(cfg, start, history)) if cfg.gtn_steps
                else init.gtn if init else isolated)
         if not cfg.gtn_alternatives:
@@ -237,7 +237,7 @@ class OcrTask:
         pair_calibration = {}
         if init and not with_pairs and init.gtn.pair is not None:
             # the init model's pair reader, as it is (it reads the cut finders' spans, which GTN
-            # training does not change), with --pair-top if given; --pair-reader 1 trains a new one
+            # training does not change), with the decoding options given; --pair-reader 1 trains a new one
             kept = {k: getattr(init_config, k) for k in ("pair_reader",) + CALIBRATED + DECODING}
             given = {k: getattr(args, k) for k in DECODING if getattr(args, k) is not None}
             for model in {id(isolated): isolated, id(gtn): gtn}.values():

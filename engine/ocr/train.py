@@ -226,8 +226,9 @@ def pretrain(cfg: TrainConfig, model: Optional[LeNet] = None,
 def gtn_example_loss(model: LeNet, image: np.ndarray, text: str, with_pairs: bool = False):
     """-log P(text | image) through the lattice (of all the model's segmentations: in GTN training
     from the pre-trained recognizer its own cut finder's only, the alternatives join after it);
-    `with_pairs`: the pair reader's arcs too, as decoding weighs them (the reader, trained apart,
-    gets no gradient); None when no path reads `text`."""
+    `with_pairs`: the arcs of every pair span too, weighed as decoding weighs them (decoding reads
+    only those a best path might take; the reader, trained apart, gets no gradient); None when no
+    path reads `text`."""
     reader = model.pair_reader if with_pairs else None
     cands = graph.model_candidates(model, image, with_pairs=reader is not None)
     logp = graph.score(model, cands)
