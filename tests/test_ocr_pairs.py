@@ -225,8 +225,8 @@ def test_gtn_start_gtn_goes_on_from_the_init_models_gtn_recognizer(seqlab_home):
 
 
 def test_pair_spans_no_best_path_can_take_are_not_read(bank):
-    # a pair arc weighs at most the reader's offset: where the recognizer's spans already read the
-    # ink better, decoding leaves the pair span out — and the best path is the same as with all
+    # a pair arc weighs at most the reader's offset: where no best path can take a pair span
+    # (pair_pruning.py), decoding leaves it out — and the best path is the same as with all
     from engine.ocr import task
     model = task.load("amounts").gtn
     rng = np.random.default_rng(11)
@@ -234,8 +234,10 @@ def test_pair_spans_no_best_path_can_take_are_not_read(bank):
     for _ in range(25):
         f = checks.make_field(rng, bank, touch_rate=1.0)
         every = graph.model_candidates(model, f.image)
-        reading = graph.decode(model, f.image)
+        reading = graph.decode(model, f.image, posterior=False)
         assert set(reading.cands.pairs.spans) <= set(every.pairs.spans)
+        # the tab's reading sums every path for the posterior: every pair span is read then
+        assert graph.decode(model, f.image).cands.pairs.spans == every.pairs.spans
         left_out += len(every.pairs.spans) - len(reading.cands.pairs.spans)
         total += len(every.pairs.spans)
         with torch.no_grad():

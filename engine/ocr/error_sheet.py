@@ -24,7 +24,7 @@ MAX_ROWS = 80                 # a sheet stays a few thousand pixels tall
 
 def wrong_readings(model: LeNet, fields: list) -> list[tuple]:
     """(field, reading text, why) for every field read wrong, in order."""
-    return [(f, "", "no_path") if reading is None else (f, reading.amount, train.error_kind(reading, f.text))
+    return [(f, "", "no_path") if reading is None else (f, reading.amount, train.why_wrong(model, f.image, f.text))
             for f, reading in train.readings(model, fields) if reading is None or reading.amount != f.text]
 
 

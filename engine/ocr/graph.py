@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from engine import lattice
-from engine.ocr import grammar, pairs as pair_reading
+from engine.ocr import grammar, pair_pruning, pairs as pair_reading
 from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.alternatives import merged_candidates
@@ -58,35 +58,18 @@ def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray
 
 
 def add_pair_spans(cands: Candidates, reader: Optional[pair_reading.PairReader] = None,
-                   logp: Optional[torch.Tensor] = None) -> Candidates:
+                   logp: Optional[torch.Tensor] = None, margin: float = pair_pruning.MARGIN) -> Candidates:
     """The pair spans of `cands`' segmentations (of up to `reader.pieces` pieces; no reader: the most).
 
-    With `logp`, the recognizer's scores of the spans, only those the best path might take: a pair
-    arc weighs at most `reader.offset` (scale · log P + offset, log P ≤ 0), so where the spans
-    between a pair span's two states already read its ink at least that well, the pair arcs cannot
-    win there (~3 pair spans in 4 of the bench's amounts; the pair CNN reads only the others)."""
+    With `logp`, the recognizer's scores of the spans, only those a path within `margin` of the best
+    one might take (engine/ocr/pair_pruning.py: a pair arc weighs at most `reader.offset`; the pair
+    CNN reads the others only)."""
     pieces = reader.pieces if reader is not None else pair_reading.MAX_PIECES
     prune = logp is not None and reader is not None and reader.scale > 0
-    cands.pairs = pair_reading.find_pair_spans(cands.segs or [cands.seg], cands.state_of_boundaries(), pieces,
-                                               recognizer_best_between(cands, logp) if prune else None,
-                                               reader.offset if prune else 0.0)
+    cands.pairs = pair_reading.find_pair_spans(
+        cands.segs or [cands.seg], cands.state_of_boundaries(), pieces,
+        pair_pruning.worth_reading(cands, logp, reader.offset, margin) if prune else None)
     return cands
-
-
-def recognizer_best_between(cands: Candidates, logp: torch.Tensor):
-    """best(a, b): the best score of a path of the recognizer's spans from state a to state b (each
-    span its best character), -inf when none (states are numbered so that every span goes forwards)."""
-    value = logp[:, :len(CHARSET)].max(1).values.tolist()
-    order = sorted(range(len(cands.spans)), key=lambda i: cands.spans[i][0])
-
-    def best(a: int, b: int) -> float:
-        reach = {a: 0.0}
-        for i in order:
-            s, d = cands.spans[i]
-            if s in reach and d <= b and reach[s] + value[i] > reach.get(d, -np.inf):
-                reach[d] = reach[s] + value[i]
-        return reach.get(b, -np.inf)
-    return best
 
 
 def score(model: LeNet, cands: Candidates) -> torch.Tensor:
@@ -202,13 +185,15 @@ def path_text(graph: lattice.Acceptor, path: list) -> str:
 
 def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
            seg: Optional[Segmentation] = None, posterior: bool = True,
-           segs: Optional[list] = None) -> Reading:
+           segs: Optional[list] = None, prune_pairs: bool = True) -> Reading:
     """Read an amount field (or a whole check): segment, score every span, Viterbi, n-best.
 
     `seg`: read that segmentation only; `segs`: those, merged (default: the model's cut
     finders' segmentations of the field, merged).
     `posterior` also sums all segmentations of the best amount (the tab shows it; the CLI does not
-    need it and saves a few ms)."""
+    need it and saves a few ms). Without it, and with `prune_pairs`, the pair CNN reads only the
+    pair spans a best path might take (pair_pruning.py): the same best path, while the alternatives
+    (and the truth's path) may lack a pair span; the posterior needs every path."""
     t0 = time.perf_counter()
     options = span_options(model)
     reader = model.pair_reader
@@ -216,14 +201,22 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
              else model_candidates(model, amount_field(image), with_pairs=False))
     with torch.no_grad():
         logp = score(model, cands)
+        pruned = prune_pairs and not posterior and reader is not None and cands.pairs is None
         if reader is not None and cands.pairs is None:
-            add_pair_spans(cands, reader, logp)         # only those the best path might take
+            add_pair_spans(cands, reader, logp if pruned else None)   # pruned: those the best path might take
         arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []
         graph = build_graph(cands, logp, arcs)
         best_score, path = lattice.viterbi(graph)
         amount, skipped = path_text(graph, path), []
         if model.config.amount_form and not grammar.is_amount(amount):
-            # rare (~1% of amounts): the best path that spells an amount, a mark may be left out
+            # rare (~1% of amounts): the best path that spells an amount, a mark may be left out.
+            # It may take a pair span no best path can (pair_pruning.py): all of them, read
+            if pruned:
+                add_pair_spans(cands, reader)
+                arcs = pair_reading.pair_arcs(reader, cands.pairs)
+                graph = build_graph(cands, logp, arcs)
+                best_score, path = lattice.viterbi(graph)
+                amount = path_text(graph, path)
             steps = mark_steps(cands, graph)
             form_score, form_path, left_out = grammar.best_amount_path(graph, [s for _, s in steps])
             if form_path:

@@ -131,26 +131,21 @@ class PairSpans:
     origin: list                      # [(segmentation, k, m)]
 
 
-def find_pair_spans(segs: list, states: list, max_pieces: int = MAX_PIECES, best_between=None,
-                    bound: float = 0.0) -> PairSpans:
+def find_pair_spans(segs: list, states: list, max_pieces: int = MAX_PIECES, worth_reading=None) -> PairSpans:
     """Pair spans of every segmentation in `segs`; `states[a][k]` is the lattice state of
     boundary k of segmentation a (spans that are the same ink are kept once). With
-    `best_between(a, b)` (graph.recognizer_best_between), only the spans (a, b) it scores below
-    `bound`."""
-    spans, images, geometry, boxes, origin = [], [], [], [], []
+    `worth_reading` ([(state, state)] → [bool]: engine/ocr/pair_pruning.py), only those it keeps."""
+    found: dict = {}
     for a, seg in enumerate(segs):
         for k, m in pair_spans(seg, max_pieces):
-            span = (states[a][k], states[a][m])
-            if span in spans or (best_between is not None and best_between(*span) >= bound):
-                continue
-            image, geo, box = pair_input(seg, k, m)
-            spans.append(span)
-            images.append(image)
-            geometry.append(geo)
-            boxes.append(box)
-            origin.append((a, k, m))
-    return PairSpans(spans, np.stack(images) if images else np.zeros((0, 28, 56), np.float32),
-                     np.asarray(geometry, np.float32).reshape(-1, 5), boxes, origin)
+            found.setdefault((states[a][k], states[a][m]), (a, k, m))
+    spans = list(found)
+    keep = worth_reading(spans) if worth_reading is not None and spans else [True] * len(spans)
+    spans = [s for s, kept in zip(spans, keep) if kept]
+    origin = [found[s] for s in spans]
+    inputs = [pair_input(segs[a], k, m) for a, k, m in origin]
+    return PairSpans(spans, np.stack([i[0] for i in inputs]) if inputs else np.zeros((0, 28, 56), np.float32),
+                     np.asarray([i[1] for i in inputs], np.float32).reshape(-1, 5), [i[2] for i in inputs], origin)
 
 
 def pair_target(seg: Segmentation, k: int, m: int, text: str) -> int:

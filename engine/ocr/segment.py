@@ -70,11 +70,29 @@ class Segmentation:
         boxes = [p.box for p in self.segments[k:m]]
         x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
         x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        ids = self.segment_ids
+        if ids is not None:                   # one slice, not one paste per segment
+            window = ids[y0:y1, x0:x1]
+            return (window >= k) & (window < m), (x0, y0, x1, y1)
         crop = np.zeros((y1 - y0, x1 - x0), bool)
         for p in self.segments[k:m]:
             h, w = p.mask.shape
             crop[p.y0 - y0:p.y0 - y0 + h, p.x0 - x0:p.x0 - x0 + w] |= p.mask
         return crop, (x0, y0, x1, y1)
+
+
+    @functools.cached_property
+    def segment_ids(self) -> Optional[np.ndarray]:
+        """(H, W) int16: the index of the segment each ink pixel belongs to, -1 where none; None
+        when two segments share a pixel (union() then pastes their masks one by one)."""
+        ids = np.full(self.ink.shape, -1, np.int16)
+        for i, p in enumerate(self.segments):
+            x0, y0, x1, y1 = p.box
+            region = ids[y0:y1, x0:x1]
+            if region.shape != p.mask.shape or (region[p.mask] >= 0).any():
+                return None
+            region[p.mask] = i
+        return ids
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
