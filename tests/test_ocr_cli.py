@@ -87,14 +87,14 @@ def test_eval_reproduces_the_card_and_bench_contract(capsys):
 
 @needs_model
 def test_eval_on_validation_amounts_uses_training_digits(capsys):
-    from engine.ocr import task, train
+    from engine.ocr import evaluate, task, train
     assert cli.main(["eval", "ocr", "--json", "--validation", "12"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["split"].startswith("validation") and out["n"] == 12
     # the amounts of train.val_fields with the validation seed (training digits), not the test ones
     val = train.val_fields(12, seed=task.VALIDATION_SEED)
-    assert not {f.image.tobytes() for f in val} & {f.image.tobytes() for f in train.test_fields(12)}
-    direct = train.amount_accuracy(task.load().gtn, val)
+    assert not {f.image.tobytes() for f in val} & {f.image.tobytes() for f in evaluate.test_fields(12)}
+    direct = evaluate.amount_accuracy(task.load().gtn, val)
     assert out["amount_accuracy"] == round(direct["accuracy"], 4) and out["errors"] == direct["errors"]
     # every wrong amount has one length verdict; accuracy per digit count over the lengths present
     assert sum(out["wrong_length"].values()) == sum(out["errors"].values())
@@ -106,17 +106,17 @@ def test_eval_on_validation_amounts_uses_training_digits(capsys):
 
 @needs_model
 def test_eval_errors_sheet_shows_exactly_the_wrong_amounts(tmp_path, capsys):
-    from engine.ocr import error_sheet, task, train
+    from engine.ocr import error_sheet, evaluate, task
     sheet = tmp_path / "wrong.png"
     assert cli.main(["eval", "ocr", "--json", "--amounts", "60", "--errors", str(sheet)]) == 0
     out = json.loads(capsys.readouterr().out)
     model = task.load().gtn
-    wrong = round((1 - train.amount_accuracy(model, train.test_fields(60))["accuracy"]) * 60)
+    wrong = round((1 - evaluate.amount_accuracy(model, evaluate.test_fields(60))["accuracy"]) * 60)
     assert out["error_sheet"]["wrong"] == wrong == sum(out["errors"].values()) > 0
     image = cv2.imread(str(sheet), cv2.IMREAD_GRAYSCALE)
     assert image.shape == ((error_sheet.HEADER + error_sheet.ROW_HEIGHT) * wrong, error_sheet.WIDTH)
     # the rows are the wrong fields, with the reasons eval counted
-    rows = error_sheet.wrong_readings(model, train.test_fields(60))
+    rows = error_sheet.wrong_readings(model, evaluate.test_fields(60))
     assert all(reading != f.text for f, reading, _ in rows)
     assert {k: sum(why == k for *_, why in rows) for k in out["errors"]} == out["errors"]
 

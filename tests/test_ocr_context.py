@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.ocr import checks, graph, segment, train
+from engine.ocr import checks, digit_inputs, graph, segment, train
 from engine.ocr.spans import ContextField
 from engine.ocr.model import LeNet, LeNetConfig, from_tensors, to_tensors
 
@@ -53,7 +53,7 @@ def test_candidates_with_context_match_without(touching_field):
 def test_a_context_model_trains_and_decodes(touching_field):
     torch.manual_seed(0)
     model = LeNet(LeNetConfig(context=1, batchnorm=1))
-    image, geo = train.mnist_input(checks.DigitBank("train").by_class[3][0], np.random.default_rng(0), context=True)
+    image, geo = digit_inputs.mnist_input(checks.DigitBank("train").by_class[3][0], np.random.default_rng(0), context=True)
     assert image.shape == (2, 28, 28) and image[1].max() > 0.9
     new, before, after = train.train_on_example(model.eval(), touching_field.image, "4807", lr=0.05)
     assert np.isfinite(before) and after < before
@@ -85,12 +85,12 @@ def test_pretraining_digits_get_neighbours_in_their_context_window():
     rng = np.random.default_rng(4)
     sides = 0
     for _ in range(20):
-        line, at = train.with_neighbours(mask, rng, x[1:50])
+        line, at = digit_inputs.with_neighbours(mask, rng, x[1:50])
         assert np.array_equal(line[:, at:at + 28] & mask, mask)          # the digit itself is intact
         cols = np.nonzero(mask.any(0))[0]
         left, right = line[:, :at + cols[0] - 2].any(), line[:, at + cols[-1] + 3:].any()
         sides += left + right
     assert 20 <= sides < 40                                             # most sides have a neighbour
-    image, _ = train.mnist_input(x[0], np.random.default_rng(1), context=True, others=x[1:50])
+    image, _ = digit_inputs.mnist_input(x[0], np.random.default_rng(1), context=True, others=x[1:50])
     dim = (image[1] > 0.2) & (image[1] < 0.6)
     assert image.shape == (2, 28, 28) and dim.any()                     # neighbours at half ink

@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from engine import cli
-from engine.ocr import checks, diagnose, graph, train
+from engine.ocr import checks, diagnose, evaluate, graph, train
 from engine.ocr.segment import Piece, Segmentation, segment
 
 from test_ocr_cli import needs_model
@@ -68,7 +68,7 @@ def test_diagnose_counts_add_up(capsys):
     from engine.ocr import task
     fields = train.val_fields(15, seed=task.VALIDATION_SEED)
     assert out["n"] == 15
-    assert out["viterbi_accuracy"] == round(train.amount_accuracy(task.load().gtn, fields)["accuracy"], 4)
+    assert out["viterbi_accuracy"] == round(evaluate.amount_accuracy(task.load().gtn, fields)["accuracy"], 4)
     # one oracle span per character of every amount that some path reads
     readable = [f for f in fields if f.text and graph.truth_spans(
         graph.decode(task.load().gtn, f.image, n_alternatives=0, posterior=False), f.text)]
@@ -100,7 +100,7 @@ def test_one_digit_fields_read_each_digit_alone():
     model = task.load().gtn
     got = diagnose.one_digit_fields(model, n=40)
     x, y = data.load("test")
-    direct = int((train.digit_predictions(model, x[:40]) != y[:40]).sum())
+    direct = int((evaluate.digit_predictions(model, x[:40]) != y[:40]).sum())
     assert got["n"] == 40 and got["wrong_direct"] == direct
     assert got["direct_accuracy"] == round(1 - direct / 40, 4)
     assert got["field_accuracy"] == round(1 - got["wrong_in_field"] / 40, 4)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.ocr import checks, data, graph, images, segment, train
+from engine.ocr import amount_box, checks, data, evaluate, graph, images, segment, train
 from engine.ocr.cut_paths import cut_paths
 from engine.ocr.model import NUM_CLASSES, LeNet, LeNetConfig
 
@@ -119,9 +119,9 @@ def test_check_render_and_box_finder(bank):
     rng = np.random.default_rng(2)
     f = checks.make_field(rng, bank, text="200")
     check, (x, y, w, h) = checks.render_check(f, rng)
-    bx, by, bw, bh = segment.find_amount_box(check)
+    bx, by, bw, bh = amount_box.find_amount_box(check)
     assert abs(bx - x) <= 3 and abs(by - y) <= 3 and abs(bw - w) <= 4 and abs(bh - h) <= 4
-    field = segment.amount_field(check)
+    field = amount_box.amount_field(check)
     assert field.shape[0] < h and field.shape[1] < w
 
 
@@ -200,7 +200,7 @@ def test_gtn_training_keeps_the_best_validated_checkpoint():
     assert [step for step, _ in history] == [0, 2, 4]
     assert [e.metrics["val_amount_accuracy"] for e in events if "val_amount_accuracy" in e.metrics] \
         == [acc for _, acc in history[1:]]
-    again = train.amount_accuracy(best, train.val_fields(cfg.gtn_val))["accuracy"]
+    again = evaluate.amount_accuracy(best, train.val_fields(cfg.gtn_val))["accuracy"]
     assert again == max(acc for _, acc in history)
 
 
@@ -314,9 +314,9 @@ def test_error_kind_tells_misread_from_missegmented_from_unreadable():
     score, path = lattice.viterbi(g)
     reading = graph.Reading(graph.path_text(g, path), float(score), float("nan"), path, [], cands, logp, g, 0.0)
     assert reading.amount == "17"
-    assert train.error_kind(reading, "19") == "recognition"       # same two spans, one misread
-    assert train.error_kind(reading, "4") == "segmentation"       # the truth needs the merged span
-    assert train.error_kind(reading, "123") == "no_path"          # 3 characters from 2 segments
+    assert evaluate.error_kind(reading, "19") == "recognition"       # same two spans, one misread
+    assert evaluate.error_kind(reading, "4") == "segmentation"       # the truth needs the merged span
+    assert evaluate.error_kind(reading, "123") == "no_path"          # 3 characters from 2 segments
 
 
 def test_generator_fits_glyphs_wider_than_its_canvas_estimate():

@@ -67,9 +67,9 @@ def test_no_best_path_goes_through_a_pair_span_left_out():
 def test_a_reading_in_the_form_of_an_amount_is_sought_with_every_pair_span():
     # held-out amount 1212: the isolated recognizer's best path reads "6373.4", no amount; the best
     # path that is one, "6373.14", takes a pair span that no best path can take (left out at first)
-    from engine.ocr import task, train
+    from engine.ocr import evaluate, task
     model = task.load("amounts").isolated
-    f = train.test_fields(1213)[1212]
+    f = evaluate.test_fields(1213)[1212]
     with torch.no_grad():
         cands = graph.model_candidates(model, f.image, with_pairs=False)
         first = graph.add_pair_spans(cands, model.pair_reader, graph.score(model, cands)).pairs.spans

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine import cli, lattice
-from engine.ocr import checks, graph, pairs, segment, train
+from engine.ocr import checks, evaluate, graph, pairs, segment, train
 from engine.ocr.model import LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 
 
@@ -107,7 +107,7 @@ def test_a_confident_pair_reader_reads_touching_digits_through_its_arcs(bank, pa
     assert reading.amount == "47"
     units = reading.units(reading.path)
     assert len(reading.path) == 2 and units == [("pair", units[0][1])]   # one pair span, two arcs
-    assert train.error_kind(reading, "47") == "recognition"
+    assert evaluate.error_kind(reading, "47") == "recognition"
     view = graph.explain_truth(reading, "47")
     assert np.isfinite(view.loss) and len(view.span_grad) == len(reading.cands.spans)
     # without it the untrained recognizer reads something else, through its own spans only

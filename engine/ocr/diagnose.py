@@ -23,7 +23,7 @@ Two measurements on generated amounts, whose ground truth says which character d
   as the truth, and how many are not the form of a check amount.
 * **One-digit fields** (held-out amounts only). Every test digit written alone as an amount by
   the generator (its slant, stroke width, blur, noise) and read by the whole pipeline, against
-  the same digit read directly (train.digit_accuracy): what the writing and the pipeline cost
+  the same digit read directly (evaluate.digit_accuracy): what the writing and the pipeline cost
   a digit before any neighbour touches it.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ import collections
 
 import numpy as np
 
-from engine.ocr import checks, data, graph, train
+from engine.ocr import checks, data, evaluate, graph
 from engine.ocr.grammar import AMOUNT_FORM
 from engine.ocr.model import LeNet
 from engine.ocr.segment import row_extents, segment
@@ -119,11 +119,11 @@ def one_digit_fields(model: LeNet, n: int = 0, seed: int = 5) -> dict:
     whole pipeline, against the same digits read directly; and how many misreads the two share."""
     x, y = data.load("test")
     x, y = (x[:n], y[:n]) if n else (x, y)
-    direct_wrong = set(np.nonzero(train.digit_predictions(model, x) != y)[0].tolist())
+    direct_wrong = set(np.nonzero(evaluate.digit_predictions(model, x) != y)[0].tolist())
     rng = np.random.default_rng(seed)
     fields = [checks.make_field(rng, _OneImage(img), text=str(int(label)), touching=False)
               for img, label in zip(x, y)]
-    field_wrong = {i for i, (f, reading) in enumerate(train.readings(model, fields))
+    field_wrong = {i for i, (f, reading) in enumerate(evaluate.readings(model, fields))
                    if reading is None or reading.amount != f.text}
     return {"n": len(y), "field_accuracy": round(1 - len(field_wrong) / len(y), 4),
             "direct_accuracy": round(1 - len(direct_wrong) / len(y), 4),

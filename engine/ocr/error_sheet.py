@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from engine import cards
-from engine.ocr import train
+from engine.ocr import evaluate
 from engine.ocr.model import LeNet
 
 ROW_HEIGHT = 64               # px of field image per row
@@ -24,8 +24,8 @@ MAX_ROWS = 80                 # a sheet stays a few thousand pixels tall
 
 def wrong_readings(model: LeNet, fields: list) -> list[tuple]:
     """(field, reading text, why) for every field read wrong, in order."""
-    return [(f, "", "no_path") if reading is None else (f, reading.amount, train.why_wrong(model, f.image, f.text))
-            for f, reading in train.readings(model, fields) if reading is None or reading.amount != f.text]
+    return [(f, "", "no_path") if reading is None else (f, reading.amount, evaluate.why_wrong(model, f.image, f.text))
+            for f, reading in evaluate.readings(model, fields) if reading is None or reading.amount != f.text]
 
 
 def _row(field, reading: str, why: str) -> np.ndarray:

@@ -28,7 +28,8 @@ from engine.ocr import grammar, pair_pruning, pairs as pair_reading
 from engine.ocr.checks import CHARSET
 from engine.ocr.model import NOT_A_CHAR, LeNet
 from engine.ocr.alternatives import merged_candidates
-from engine.ocr.segment import Segmentation, amount_field, segment, segment_alternatives
+from engine.ocr.amount_box import amount_field
+from engine.ocr.segment import Segmentation, segment, segment_alternatives
 from engine.ocr.spans import Candidates, candidates
 
 

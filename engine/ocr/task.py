@@ -17,7 +17,7 @@ import functools
 import time
 
 from engine import cards, paths
-from engine.ocr import cutter, data, diagnose, error_sheet, graph, images, pairs, train, train_pairs
+from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress
 
@@ -57,10 +57,10 @@ def load(name: str = MODEL_NAME) -> Recognizers:
 def held_out_metrics(gtn: LeNet, isolated: LeNet, n_amounts: int) -> dict:
     """What the card records and `seqlab eval ocr` prints: both recognizers on the held-out
     digits and on `n_amounts` held-out amounts (and why the wrong ones are wrong)."""
-    fields = train.test_fields(n_amounts)
-    got, iso = train.amount_accuracy(gtn, fields), train.amount_accuracy(isolated, fields)
-    return {"digit_accuracy": round(train.digit_accuracy(gtn)[0], 4),
-            "digit_accuracy_isolated_cnn": round(train.digit_accuracy(isolated)[0], 4),
+    fields = evaluate.test_fields(n_amounts)
+    got, iso = evaluate.amount_accuracy(gtn, fields), evaluate.amount_accuracy(isolated, fields)
+    return {"digit_accuracy": round(evaluate.digit_accuracy(gtn)[0], 4),
+            "digit_accuracy_isolated_cnn": round(evaluate.digit_accuracy(isolated)[0], 4),
             "amount_accuracy": round(got["accuracy"], 4),
             "amount_accuracy_isolated_cnn": round(iso["accuracy"], 4),
             "touching_amount_accuracy": round(got["touching_accuracy"], 4),
@@ -280,7 +280,7 @@ class OcrTask:
         result = self._evaluate(args)
         if args.errors:
             fields = (train.val_fields(args.validation, seed=VALIDATION_SEED) if args.validation
-                      else train.test_fields(args.amounts))
+                      else evaluate.test_fields(args.amounts))
             result["error_sheet"] = error_sheet.write_sheet(load(args.model).gtn, fields, args.errors)
         return result
 
@@ -290,11 +290,11 @@ class OcrTask:
             raise ValueError("--amounts must be ≥ 1 and --validation ≥ 0")
         if args.diagnose:
             fields = (train.val_fields(args.validation, seed=VALIDATION_SEED) if args.validation
-                      else train.test_fields(args.amounts))
+                      else evaluate.test_fields(args.amounts))
             return {"split": "validation (training digits)" if args.validation else "test",
                     **diagnose.diagnose(r.gtn, fields, one_digit=not args.validation)}
         if args.validation:
-            got = train.amount_accuracy(r.gtn, train.val_fields(args.validation, seed=VALIDATION_SEED))
+            got = evaluate.amount_accuracy(r.gtn, train.val_fields(args.validation, seed=VALIDATION_SEED))
             return {"split": "validation (training digits)", "amount_accuracy": round(got["accuracy"], 4),
                     "touching_amount_accuracy": round(got["touching_accuracy"], 4),
                     "n": got["n"], "n_touching": got["n_touching"], "errors": got["errors"],

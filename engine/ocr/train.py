@@ -17,15 +17,15 @@ import dataclasses
 import math
 from typing import Iterator, Optional
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.ocr import checks, data, graph, pairs
+from engine.ocr.digit_inputs import elastic, mnist_input
+from engine.ocr.evaluate import amount_accuracy
 from engine.ocr.model import LeNet, LeNetConfig
 from engine.ocr.segment import segment
-from engine.ocr.spans import ContextField, normalize
 from engine.runtime import Progress
 
 
@@ -67,75 +67,6 @@ class TrainConfig:
                                   # ("gtn"), in the lattice as it decodes — alternative cuts and the
                                   # pair reader's arcs (the pair reader itself frozen) included
     seed: int = 0
-
-
-# --- inputs ---------------------------------------------------------------------------------
-
-def elastic(img: np.ndarray, rng: np.random.Generator, alpha: float = 34.0, sigma: float = 4.0) -> np.ndarray:
-    """Elastic distortion (Simard et al. 2003): a smooth random displacement field, like a
-    different hand. With the npm ~8k training digits alone it bought ~0.5 points of held-out accuracy."""
-    field = [cv2.GaussianBlur(rng.uniform(-1, 1, img.shape).astype(np.float32), (0, 0), sigma) * alpha
-             for _ in range(2)]
-    ys, xs = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(np.float32)
-    return cv2.remap(img, xs + field[0], ys + field[1], cv2.INTER_LINEAR, borderValue=0)
-
-
-def with_neighbours(mask: np.ndarray, rng: np.random.Generator, others: np.ndarray) -> tuple[np.ndarray, int]:
-    """`mask` (28x28 ink) on a line between random other digits, as in an amount: each side has a
-    neighbour 4 times in 5, 2 px into it to 6 px away; its ink shows in the context window (an
-    isolated digit alone in its window would teach the context channel a world without
-    neighbours). Returns the line's ink and the x where `mask` starts in it."""
-    line = np.zeros((28, 28 * 3), bool)
-    line[:, 28:56] = mask
-    cols = np.nonzero(mask.any(0))[0]
-    for side in (-1, 1):
-        if rng.random() < 0.2:
-            continue
-        other = others[int(rng.integers(len(others)))] > 100
-        ocols = np.nonzero(other.any(0))[0]
-        if len(ocols) == 0:
-            continue
-        gap = int(rng.integers(-2, 7))
-        # place the neighbour so that its ink's near edge lies `gap` px from the digit's ink
-        x = 28 + cols[0] - gap - ocols[-1] - 1 if side < 0 else 28 + cols[-1] + 1 + gap - ocols[0]
-        x0, x1 = max(x, 0), min(x + 28, line.shape[1])
-        line[:, x0:x1] |= other[:, x0 - x:x1 - x]
-    return line, 28
-
-
-def mnist_input(img28: np.ndarray, rng: Optional[np.random.Generator] = None,
-                context: bool = False, others: Optional[np.ndarray] = None) -> tuple[np.ndarray, tuple]:
-    """An MNIST digit through the same path as a span: binarize, crop, normalize (+ augmentation);
-    `context`: (2, 28, 28) with the context window, the digit alone on its line, or (with `rng`
-    and `others`, digits to draw neighbours from) between neighbours."""
-    img = img28.astype(np.float32)
-    if rng is not None:
-        if rng.random() < 0.5:
-            img = elastic(img, rng)
-        angle, scale, shear = rng.uniform(-12, 12), rng.uniform(0.85, 1.1), rng.uniform(-0.3, 0.3)
-        m = cv2.getRotationMatrix2D((14, 14), angle, scale)
-        m[0, 1] += shear
-        m[0, 2] -= shear * 14
-        img = cv2.warpAffine(img, m, (28, 28), flags=cv2.INTER_LINEAR)
-    mask = img > 100
-    if rng is not None and rng.random() < 0.3:
-        mask = cv2.dilate(mask.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
-        return np.zeros((2, 28, 28) if context else (28, 28), np.float32), (1.0, 0.0, 0.5, 0.0, 0.0)
-    crop = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    geo = (1.0, 0.0, crop.shape[1] / crop.shape[0], 0.0, 0.0)          # a whole digit: no cut sides
-    if rng is not None:
-        geo = (geo[0] * rng.uniform(0.9, 1.1), rng.uniform(-0.06, 0.06), *geo[2:])
-    image = normalize(crop)
-    if not context:
-        return image, geo
-    h = crop.shape[0] / geo[0]                                        # the line height it implies
-    line_y = (ys.min() + ys.max() + 1) / 2 - geo[1] * h
-    line, x_at = (with_neighbours(mask, rng, others) if rng is not None and others is not None
-                  else (mask, 0))
-    box = (x_at + xs.min(), ys.min(), x_at + xs.max() + 1, ys.max() + 1)
-    return np.stack([image, ContextField(line, h, line_y).window(crop, box)]), geo
 
 
 def field_distortion(share: float):
@@ -335,81 +266,3 @@ def train_on_example(model: LeNet, image: np.ndarray, text: str, lr: float = 1e-
     with torch.no_grad():
         after, _ = gtn_example_loss(model, image, text)
     return model, loss.item(), float(after) if after is not None else float("inf")
-
-
-# --- evaluation --------------------------------------------------------------------------------
-
-def digit_predictions(model: LeNet, images: np.ndarray) -> np.ndarray:
-    """MNIST digits (N, 28, 28) read directly (no field): argmax over the 10 digit classes."""
-    inputs = [mnist_input(img, context=bool(model.config.context)) for img in images]
-    with torch.no_grad():
-        logp = model.eval()(torch.from_numpy(np.stack([i[0] for i in inputs])),
-                            torch.tensor([i[1] for i in inputs], dtype=torch.float32))
-    return logp[:, :10].argmax(1).numpy()
-
-
-def digit_accuracy(model: LeNet) -> tuple[float, int]:
-    """Held-out MNIST digits, argmax over the 10 digit classes."""
-    x, y = data.load("test")
-    return float((digit_predictions(model, x) == y).mean()), len(y)
-
-
-def test_fields(n: int, seed: int = 12345, touch_rate: float = 0.3) -> list:
-    """The held-out amounts: digits from the test split only, a fixed seed, 30% touching."""
-    bank = checks.DigitBank("test")
-    rng = np.random.default_rng(seed)
-    return [checks.make_field(rng, bank, touch_rate=touch_rate) for _ in range(n)]
-
-
-def error_kind(reading: graph.Reading, text: str) -> str:
-    """Why a reading is wrong: "no_path" (no segmentation of the ink can read `text`),
-    "segmentation" (the best path that reads `text` cuts the ink elsewhere than the Viterbi path)
-    or "recognition" (same cuts as the truth's best path, a character misread)."""
-    truth = graph.truth_path(reading.graph, text)
-    if not truth:
-        return "no_path"
-    return "recognition" if reading.units(truth) == reading.units(reading.path) else "segmentation"
-
-
-def why_wrong(model: LeNet, image: np.ndarray, text: str) -> str:
-    """error_kind in the whole lattice: decoding leaves out pair spans that no best path can take
-    but the truth's path may (pair_pruning.py)."""
-    try:
-        reading = graph.decode(model, image, n_alternatives=0, posterior=False, prune_pairs=False)
-    except ValueError:
-        return "no_path"
-    return error_kind(reading, text)
-
-
-def readings(model: LeNet, fields: list) -> Iterator[tuple]:
-    """(field, its Viterbi reading, or None when nothing in it is readable at all) for each field."""
-    for f in fields:
-        try:
-            yield f, graph.decode(model, f.image, n_alternatives=0, posterior=False)
-        except ValueError:
-            yield f, None
-
-
-def amount_accuracy(model: LeNet, fields: list) -> dict:
-    """String accuracy on generated amounts, on the touching ones, by number of digits, why the
-    wrong ones are wrong, and whether they read more characters than written (pieces of a digit
-    read as characters), fewer (digits merged) or as many (misreads)."""
-    right = right_touch = n_touch = 0
-    errors = {"recognition": 0, "segmentation": 0, "no_path": 0}
-    length = {"longer": 0, "shorter": 0, "same": 0}
-    by_digits: dict = {}
-    for f, reading in readings(model, fields):      # nothing readable at all: counted as "no_path"
-        ok = reading is not None and reading.amount == f.text
-        if not ok:
-            errors[why_wrong(model, f.image, f.text) if reading is not None else "no_path"] += 1
-            got = len(reading.amount) if reading is not None else 0
-            length["longer" if got > len(f.text) else "shorter" if got < len(f.text) else "same"] += 1
-        right += ok
-        n_touch += f.touching
-        right_touch += ok and f.touching
-        tally = by_digits.setdefault(str(sum(c.isdigit() for c in f.text)), [0, 0])
-        tally[0] += ok
-        tally[1] += 1
-    return {"accuracy": right / len(fields), "touching_accuracy": right_touch / max(n_touch, 1),
-            "n": len(fields), "n_touching": n_touch, "errors": errors, "wrong_length": length,
-            "by_digits": {k: round(r / n, 4) for k, (r, n) in sorted(by_digits.items())}}
