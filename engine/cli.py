@@ -216,12 +216,18 @@ def cmd_predict(task, args) -> int:
         inputs = [line.rstrip("\n") for line in sys.stdin]
     if not inputs:
         raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")
+    failed = 0
     for result in task.predict(args, inputs):
         if isinstance(result, str):          # a task's own line format (e.g. fastText's)
             print(result, flush=True)
-        else:
-            print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
-    return 0
+            continue
+        if "error" in result:                # this input only: say why, go on with the next
+            failed += 1
+            print(f"error: {result['error']}", file=sys.stderr, flush=True)
+            if not args.json:                # (JSON output keeps one line per input)
+                continue
+        print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
+    return 1 if failed else 0
 
 
 def cmd_bench(task, args) -> int:

@@ -54,6 +54,19 @@ def test_bad_files_give_one_line(tmp_path, capsys, content, message):
 
 
 @needs_model
+def test_a_bad_image_among_good_ones_loses_none_of_them(amount_png, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"definitely not an image")
+    good = str(amount_png / "field.png")
+    assert cli.main(["predict", "ocr", "--json", good, str(bad), good]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert [line["input"] for line in lines] == [good, str(bad), good]      # one line per image
+    assert lines[0]["amount"] == lines[2]["amount"] == "200" and "not a PNG or JPEG" in lines[1]["error"]
+    assert captured.err.strip().splitlines() == [f"error: {lines[1]['error']}"]
+
+
+@needs_model
 def test_blank_image_says_draw_an_amount(tmp_path, capsys):
     p = tmp_path / "blank.png"
     cv2.imwrite(str(p), np.full((120, 400), 250, np.uint8))

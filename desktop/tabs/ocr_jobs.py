@@ -19,7 +19,7 @@ def read_job(model, image: np.ndarray, truth: str):
     from engine.ocr import graph
     if model is None:
         raise ValueError("the recognizer is still loading")
-    reading = graph.decode(model, image, n_alternatives=5)
+    reading = graph.decode(model, image, n_alternatives=5, wider_alternatives=True)
     view = graph.explain_truth(reading, truth) if truth else None
     return reading, view
 

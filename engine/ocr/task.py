@@ -19,7 +19,7 @@ import time
 from engine import cards, paths
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
-from engine.runtime import Progress
+from engine.runtime import Progress, readable
 
 MODEL_NAME = "amounts"
 VALIDATION_SEED = 4242        # `seqlab eval ocr --validation N`: amounts variants are chosen on
@@ -305,11 +305,17 @@ class OcrTask:
     def predict(self, args, inputs):
         model = load(args.model).gtn
         for path in inputs:
-            gray = images.read_image(path)
+            # a bad image is one error line (engine/cli.py), and the next image is still read
+            try:
+                gray = images.read_image(path)            # (its messages name the file)
+            except (OSError, ValueError) as exc:
+                yield {"input": path, "error": readable(exc)}
+                continue
             try:
                 reading = graph.decode(model, gray, n_alternatives=args.alternatives, posterior=False)
             except ValueError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+                yield {"input": path, "error": f"{path}: {readable(exc)}"}
+                continue
             yield {"input": path, **reading.to_json()}
 
     # -- bench ----------------------------------------------------------------------------------
