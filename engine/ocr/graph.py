@@ -59,17 +59,16 @@ def model_candidates(model: LeNet, image: np.ndarray, owner: Optional[np.ndarray
 
 
 def add_pair_spans(cands: Candidates, reader: Optional[pair_reading.PairReader] = None,
-                   logp: Optional[torch.Tensor] = None, margin: float = pair_pruning.MARGIN) -> Candidates:
+                   logp: Optional[torch.Tensor] = None) -> Candidates:
     """The pair spans of `cands`' segmentations (of up to `reader.pieces` pieces; no reader: the most).
 
-    With `logp`, the recognizer's scores of the spans, only those a path within `margin` of the best
-    one might take (engine/ocr/pair_pruning.py: a pair arc weighs at most `reader.offset`; the pair
-    CNN reads the others only)."""
+    With `logp`, the recognizer's scores of the spans, only those a best path might take
+    (engine/ocr/pair_pruning.py: a pair arc weighs at most `reader.offset`)."""
     pieces = reader.pieces if reader is not None else pair_reading.MAX_PIECES
     prune = logp is not None and reader is not None and reader.scale > 0
     cands.pairs = pair_reading.find_pair_spans(
         cands.segs or [cands.seg], cands.state_of_boundaries(), pieces,
-        pair_pruning.worth_reading(cands, logp, reader.offset, margin) if prune else None)
+        pair_pruning.worth_reading(cands, logp, reader.offset) if prune else None)
     return cands
 
 

@@ -2,17 +2,17 @@
 
 A pair arc weighs scale · log P(pair) + offset ≤ offset (scale > 0, log P ≤ 0), so before the
 pair CNN runs, each pair span's readings are bounded by the reader's offset. A pair span is left
-out when even that bound cannot bring a path through it within `margin` of the best path:
+out when even that bound cannot put it on a best path:
 
-- a detour: the recognizer's spans between its two states read the same ink more than `margin`
-  better than the bound (stop 24, with margin 0), so any path through the pair span does better
-  through them instead;
-- a dead end: the best path through it — its readings at the bound, every other pair span's at the
-  bound too, a mark possibly left out (grammar.SKIP_COST) — scores more than `margin` below the best
-  path of the recognizer's spans alone, a path the full lattice also has.
+- a detour (stop 24): the recognizer's spans between its two states read the same ink better than
+  the bound, so any path through the pair span does better through them instead;
+- a dead end (stop 25): the best path through it — its readings at the bound, every other pair
+  span's at the bound too — is below the best path of the recognizer's spans alone, a path the
+  full lattice also has.
 
-Either way every path through the pair span is more than `margin` below the full lattice's best:
-the best reading, and every reading within `margin` of it, is what the full lattice gives.
+Either way every path through the pair span is below another path of the full lattice, so the
+best reading is the full lattice's. Readings below it may lack a pair span (the alternatives, a
+reading sought again in the form of an amount: graph.decode reads every pair span for that one).
 """
 from __future__ import annotations
 
@@ -21,21 +21,9 @@ import math
 import torch
 
 from engine.ocr.checks import CHARSET
-from engine.ocr.grammar import SKIP_COST
 from engine.ocr.spans import Candidates
 
 NEG = -math.inf
-MARGIN = 0.0                  # nats: decoding reads the pair spans of paths this close to the best
-
-
-def span_bounds(cands: Candidates, logp: torch.Tensor) -> list:
-    """The most each span's arcs weigh: its best character; a mark left out (amount_form) costs SKIP_COST."""
-    value = logp[:, :len(CHARSET)].max(1).values.tolist()
-    for i in range(len(value)):
-        seg, k, m = cands.segments_of(i)
-        if m - k == 1 and seg.segments[k].mark:
-            value[i] = max(value[i], -SKIP_COST)
-    return value
 
 
 def best_from_start(num_states: int, arcs: list) -> list:
@@ -73,10 +61,10 @@ def recognizer_best_between(cands: Candidates, value: list):
     return best
 
 
-def worth_reading(cands: Candidates, logp: torch.Tensor, bound: float, margin: float = 0.0):
-    """spans [(a, b)] → [bool]: which pair spans (their readings weighing at most `bound`) a path
-    within `margin` of the best one might take."""
-    value = span_bounds(cands, logp)
+def worth_reading(cands: Candidates, logp: torch.Tensor, bound: float):
+    """spans [(a, b)] → [bool]: which pair spans (their readings weighing at most `bound`) a best
+    path might take, given the recognizer's scores `logp` of `cands`' spans."""
+    value = logp[:, :len(CHARSET)].max(1).values.tolist()     # each span at its best character
     arcs = [(s, d, v) for (s, d), v in zip(cands.spans, value)]
     n = cands.num_states
     best_between = recognizer_best_between(cands, value)
@@ -87,6 +75,6 @@ def worth_reading(cands: Candidates, logp: torch.Tensor, bound: float, margin: f
             return [True] * len(pair_spans)
         bounded = arcs + [(a, b, bound) for a, b in pair_spans]
         into, out_of = best_from_start(n, bounded), best_to_end(n, bounded)
-        return [best_between(a, b) <= bound + margin and into[a] + bound + out_of[b] >= reference - margin
+        return [best_between(a, b) <= bound and into[a] + bound + out_of[b] >= reference
                 for a, b in pair_spans]
     return keep
