@@ -1,4 +1,4 @@
-"""Which pair spans the pair CNN reads: those a good path of the lattice might take.
+"""Which pair spans the pair CNN reads: those a best path of the lattice might take.
 
 A pair arc weighs scale · log P(pair) + offset ≤ offset (scale > 0, log P ≤ 0), so before the
 pair CNN runs, each pair span's readings are bounded by the reader's offset. A pair span is left
