@@ -206,18 +206,14 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
         pruned = prune_pairs and not posterior and reader is not None and cands.pairs is None
         if reader is not None and cands.pairs is None:
             add_pair_spans(cands, reader, logp if pruned else None)   # pruned: those the best path might take
-        arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []
-        graph = build_graph(cands, logp, arcs)
-        best_score, path = lattice.viterbi(graph)
+        arcs, graph, best_score, path = _graph_and_best_path(cands, logp, reader)
         amount, skipped = path_text(graph, path), []
         if model.config.amount_form and not grammar.is_amount(amount):
             # rare (~1% of amounts): the best path that spells an amount, a mark may be left out.
             # It may take a pair span no best path can (pair_pruning.py): all of them, read
             if pruned:
                 add_pair_spans(cands, reader)
-                arcs = pair_reading.pair_arcs(reader, cands.pairs)
-                graph = build_graph(cands, logp, arcs)
-                best_score, path = lattice.viterbi(graph)
+                arcs, graph, best_score, path = _graph_and_best_path(cands, logp, reader)
                 amount = path_text(graph, path)
             steps = mark_steps(cands, graph)
             form_score, form_path, left_out = grammar.best_amount_path(graph, [s for _, s in steps])
@@ -233,15 +229,24 @@ def decode(model: LeNet, image: np.ndarray, n_alternatives: int = 5,
                    (time.perf_counter() - t0) * 1000, reader.top if reader is not None else 0, arcs, skipped)
 
 
+def _graph_and_best_path(cands: Candidates, logp: torch.Tensor, reader) -> tuple:
+    """(pair arcs, recognition graph, best path's score, its arcs) with the pair spans of `cands`."""
+    arcs = pair_reading.pair_arcs(reader, cands.pairs) if reader is not None else []
+    graph = build_graph(cands, logp, arcs)
+    return (arcs, graph, *lattice.viterbi(graph))
+
+
 def distinct_readings(graph: lattice.Acceptor, amount: str, n: int, wider: bool = False) -> list:
     """[(text, score, path)]: up to n best readings other than `amount`, each the best path that
     spells it, among the 5n best paths. Many paths spell the same text (another segmentation, a
     pair read whole): 1 bench amount in 20 has fewer than 5 other texts in its 25 best paths, and
     a long amount may have none. `wider`: look at 4x more paths while fewer than n texts are found,
     up to 80n (1.5-3.5 ms more for those bench amounts, ~50 ms for 30 digits)."""
+    if n < 1:
+        return []
     found: dict = {}
     paths = 5 * n
-    while n > 0:
+    while True:
         for s, p in lattice.nbest(graph, paths):
             t = path_text(graph, p)
             if t != amount and t not in found:
