@@ -60,9 +60,11 @@ def test_training_on_own_file_then_cancel_keeps_previous_model(qtbot, tab, tmp_p
     tab.training.set_value("epochs", 2)
     tab.training.set_value("bucket", 2000)
     tab.training.set_value("threads", 1)
+    tab.training.set_value("calibrate", True)
     tab.training.train_button.click()
     qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
     assert "saved my-spam" in tab.training.status.text()
+    assert "before scaling W by" in tab.training.status.text()
     qtbot.waitUntil(lambda: "my-spam" in tab.models, timeout=10000)
     assert tab.current == "my-spam"
     # now a long run, cancelled: the model in use stays the one before

@@ -41,8 +41,10 @@ def test_probabilities_are_class_times_label_within_class(C):
 
 
 @pytest.mark.parametrize("C", [3, 66])
-def test_step_is_sgd_on_the_negative_log_likelihood(C):
+@pytest.mark.parametrize("dense", [True, False])       # every row scored, or the class rows gathered
+def test_step_is_sgd_on_the_negative_log_likelihood(C, dense):
     loss, h, target = loss_and_data(C, seed=C)
+    loss.dense = dense
     W0 = loss.W.clone()
     Wa, ha = W0.clone().requires_grad_(), h.clone().requires_grad_()
     nll = -torch.log(create_loss("hs2", Wa, [1] * C, loss.tree).probs(ha)[torch.arange(len(h)), target]).sum()

@@ -160,6 +160,7 @@ class Tab(DemoTab):
             Param("loss", "loss", "choice", "softmax", choices=["softmax", "hs", "hs2", "ova"]),
             Param("hs_tree", "label tree (hs, hs2)", "choice", "huffman", choices=["huffman", "similarity"]),
             Param("threads", "Hogwild threads", "int", 2, 1, 16),
+            Param("calibrate", "calibrate on validation split", "bool", False),
         ])
         self.training.trainRequested.connect(self._on_train)
         self.training.cancelRequested.connect(self.cancel_training)
@@ -255,7 +256,7 @@ class Tab(DemoTab):
         data = values["own_file"] if values.get("own_file") else values["dataset"]
         import os
         options = {k: values[k] for k in ("epochs", "lr", "dim", "word_ngrams", "bucket", "loss", "hs_tree",
-                                          "threads")}
+                                          "threads", "calibrate")}
         options.update(data=data, name="my-" + os.path.splitext(os.path.basename(data))[0])
         self._before_training = (self.current, self.slot.get())
         self.training.started(f"training on {data}…")
@@ -269,7 +270,9 @@ class Tab(DemoTab):
             self._predict()
 
     def _on_trained(self, card) -> None:
-        self.training.finished(f"saved {card.name}: test accuracy {card.metrics.get('accuracy')}, "
+        cal = card.metrics.get("calibration")
+        calibrated = f" ({cal['accuracy_before']} before scaling W by {cal['scale']})" if cal else ""
+        self.training.finished(f"saved {card.name}: test accuracy {card.metrics.get('accuracy')}{calibrated}, "
                                f"{card.metrics.get('train_seconds')} s of training")
         self._before_training = None
         self._load(card.name)

@@ -3,9 +3,10 @@ and fastText trained in the same run on the same split, on one or more data sets
 (`--hs-data bible,sotu`) and epoch counts (`--hs-epochs 5,25`: accuracy vs epochs shows whether
 a gap is convergence or the model); seqlab's HS over both label trees (`hs`: Huffman's, as
 fastText; `hs_similarity`: label_tree.py, which fastText does not have) and the two-level
-softmax over classes cut from the similarity tree (`hs2_similarity`, Goodman 2001); what
-quantizing the output layer (qout) saves there; and the cost of one output-layer SGD step alone
-(`output_layer_step_us`)."""
+softmax over classes cut from the similarity tree (`hs2_similarity`, Goodman 2001); each of
+seqlab's models also after temperature scaling on the validation split
+(`seqlab_accuracy_calibrated`, calibrate.py); what quantizing the output layer (qout) saves
+there; and the cost of one output-layer SGD step alone (`output_layer_step_us`)."""
 from __future__ import annotations
 
 import statistics
@@ -15,10 +16,12 @@ import time
 import torch
 
 from engine.classify import data as datasets
+from engine.classify.calibrate import calibrate
 from engine.classify.bench import (write_train_file, compress_ours, compress_ref, ref_accuracy,
                                    train_ours, train_ref)
 from engine.classify.losses import create_loss, output_rows
 from engine.classify.pipeline import evaluate_split
+from engine.classify.trainer import Encoded
 
 
 def hs_vs_softmax(ft, a) -> dict:
@@ -47,7 +50,8 @@ def _one_set(ft, a, name, epochs) -> dict:
                         rtimes.append(t)
                 row[key] = {"seqlab_seconds": round(statistics.median(times), 3),
                             "seqlab_all": [round(t, 3) for t in times],
-                            "seqlab_accuracy": evaluate_split(model, ds.test)["accuracy"]}
+                            "seqlab_accuracy": evaluate_split(model, ds.test)["accuracy"],
+                            **calibrated_accuracy(model, ds)}
                 if rtimes:
                     row[key].update({"fasttext_seconds": round(statistics.median(rtimes), 3),
                                      "fasttext_all": [round(t, 3) for t in rtimes],
@@ -69,13 +73,22 @@ def _one_set(ft, a, name, epochs) -> dict:
     return res
 
 
+def calibrated_accuracy(model, ds) -> dict:
+    """Test accuracy after temperature scaling on the validation split (calibrate.py; not
+    timed: it is done once after training), on a copy (the softmax model is quantized next)."""
+    calibrated = model.copy()
+    valid = Encoded.make(calibrated, ds.valid.texts, calibrated.dict.label_ids(ds.valid.labels))
+    info = calibrate(calibrated, valid)
+    return {"seqlab_accuracy_calibrated": evaluate_split(calibrated, ds.test)["accuracy"],
+            "calibration_scale": info["scale"]}
+
+
 def output_layer_step_us(nlabels: int, dim: int = 100, batch: int = 64, repeat: int = 200) -> dict:
     """Median microseconds of one output-layer SGD step for `nlabels` Zipf-distributed labels:
     softmax, hierarchical softmax both ways (`hs_dense`: all node scores by one matmul;
     `hs_paths`: gather only the path rows), `hs` being the one the loss picks for that size, and
-    the two-level softmax (`hs2`, over the Huffman tree's classes: with Zipf counts the class of
-    the rarest labels is the largest, 15 / 95 / 1,024 labels for 66 / 1,000 / 10,000, and every
-    example's gather of its class's rows is padded to it)."""
+    the two-level softmax (`hs2`, over the Huffman tree's classes; every row scored by one
+    matmul, the other classes' labels masked)."""
     gen = torch.Generator().manual_seed(0)
     counts = [max(1, int(10000 / (i + 1))) for i in range(nlabels)]
     h = torch.randn(batch, dim, generator=gen) * 0.1

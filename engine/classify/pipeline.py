@@ -14,6 +14,7 @@ import torch
 
 from engine import cards, paths
 from engine.classify import data as datasets
+from engine.classify.calibrate import calibrate
 from engine.classify.compress import CompressConfig, compress, size_bytes
 from engine.classify.dictionary import Dictionary, tokenize_all
 from engine.classify.label_tree import TREES, build_tree, tree_classes
@@ -45,6 +46,7 @@ class Options:
     batch: int = 64
     shared_rows: str = "mean"   # "mean" | "sum": see TrainConfig
     seed: int = 0
+    calibrate: bool = False     # scale the output layer to fit the validation split (calibrate.py)
     half: bool = False          # store the input matrix as float16 (halves the file)
     out: str | None = None      # folder; default the user's models folder
 
@@ -101,10 +103,18 @@ def train_model(opt: Options):
     tcfg = TrainConfig(epochs=opt.epochs, lr=opt.lr, threads=opt.threads, batch=opt.batch, seed=opt.seed,
                        shared_rows=opt.shared_rows)
     stats = yield from train(model, train_set, tcfg, valid)
+    calibration = None
+    if opt.calibrate:
+        if valid is None:
+            raise ValueError(f"{opt.data}: no validation texts to calibrate on")
+        before = evaluate_split(model, ds.test)["accuracy"]
+        calibration = {**calibrate(model, valid), "accuracy_before": before}
     metrics = evaluate_split(model, ds.test)
     metrics = {"accuracy": metrics["accuracy"], "n_test": metrics["n"],
                "valid_accuracy": round(accuracy(model, valid), 4) if valid else None,
                "train_seconds": round(stats["seconds"], 3)}
+    if calibration:
+        metrics["calibration"] = calibration
     name = opt.name or (opt.data if opt.data in datasets.DATASETS else "custom")
     card = cards.ModelCard(task=TASK, name=name, arch="fasttext", config={
         "model": asdict(cfg), "train": asdict(tcfg)}, metrics=metrics, data={"dataset": opt.data, **ds.source},

@@ -35,6 +35,9 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--calibrate", action="store_true",
+                   help="after training, scale the output layer to minimize the validation split's "
+                        "negative log-likelihood (temperature scaling; changes hs/hs2's top-1)")
 
 
 def _epoch_list(text: str) -> str:
