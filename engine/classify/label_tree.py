@@ -17,6 +17,7 @@ order of creation, root 2C-2. It is two arrays over the 2C-2 non-root nodes: `pa
 from __future__ import annotations
 
 import heapq
+import warnings
 
 import numpy as np
 import torch
@@ -80,7 +81,7 @@ def label_similarity(rows, offsets, target, nlabels: int, nrows: int) -> np.ndar
     """(C, C) cosine similarity of the labels' profiles: per label the centroid of its training
     texts' bags of input rows (words and hashed n-grams; each text's rows count 1/len, so long
     texts do not dominate). rows/offsets/target as in trainer.Encoded (offsets end with N;
-    target = label ids, -1 for none). The (C, nrows) profiles are never dense all at once."""
+    target = label ids, -1 for none). The (C, nrows) profiles stay sparse."""
     rows, offsets, target = (np.asarray(t) for t in (rows, offsets, target))
     lens = np.diff(offsets)
     label = np.repeat(target, lens)                                 # (N,) label of each row
@@ -90,14 +91,14 @@ def label_similarity(rows, offsets, target, nlabels: int, nrows: int) -> np.ndar
     val = np.bincount(inv.ravel(), weights=weight[keep])             # (K,) weight of (row, label)
     row, lab = key // nlabels, key % nlabels
     val /= np.sqrt(np.maximum(np.bincount(lab, weights=val ** 2, minlength=nlabels), 1e-24))[lab]  # unit
-    S = torch.zeros(nlabels, nlabels, dtype=torch.float64)
-    step = max(1, 2 ** 22 // nlabels)                               # columns per dense block
-    bounds = np.searchsorted(row, np.arange(0, nrows + step, step))
-    for c, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        block = torch.zeros(nlabels, step)                          # (C, step) of the profiles
-        block[lab[a:b], row[a:b] - c * step] = torch.from_numpy(val[a:b]).float()
-        S += (block @ block.T).double()     # torch, float32: numpy's float64 BLAS was 10x slower
-    return S.numpy()
+    # S = P P^T for the sparse (C, nrows) profiles P. Dense blocks of P took 10.1 s for 1,189
+    # labels (Bible chapters), mostly multiplying zeros; the sparse product takes 0.8 s (and
+    # 0.26 vs 0.23 s for the Bible's 66 books, 0.92 vs 0.70 s for SOTU's 43 presidents)
+    P = torch.sparse_coo_tensor(torch.from_numpy(np.stack([lab, row])), torch.from_numpy(val),
+                                (nlabels, nrows), check_invariants=False).coalesce()
+    with warnings.catch_warnings():      # "sparse CSR support is in beta", from inside torch
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse.mm(P, P.t()).to_dense().numpy()
 
 
 def similarity_tree(sim: np.ndarray, counts: list[int]) -> tuple[list[int], list[int]]:
