@@ -92,3 +92,17 @@ def test_cli_training_records_the_calibration_and_reproduces_it(tmp_path):
     model = FastText.from_tensors(tensors, card2.config["model"], card2.extra["dictionary"])
     ds = pipeline.datasets.load(str(f))
     assert pipeline.evaluate_split(model, ds.test)["accuracy"] == card.metrics["accuracy"]
+
+
+@pytest.mark.parametrize("loss, lines, message", [
+    ("ova", 300, "single-label loss"),
+    ("softmax", 3, "no validation texts"),        # 3 lines: none lands in the valid split
+])
+def test_cli_refuses_calibration_before_training(tmp_path, loss, lines, message):
+    texts, ys = synthetic(lines)
+    f = tmp_path / "few.txt"
+    f.write_text("\n".join(f"__label__{y[0]} {t}" for t, y in zip(texts, ys)), encoding="utf-8")
+    gen = pipeline.train_model(pipeline.Options(data=str(f), loss=loss, calibrate=True, out=str(tmp_path / "m")))
+    with pytest.raises(ValueError, match=message):
+        next(gen)                                   # the first step, before any epoch
+    assert not (tmp_path / "m").exists()

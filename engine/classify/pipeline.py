@@ -94,6 +94,10 @@ def train_model(opt: Options):
         raise ValueError(f"unknown label tree {cfg.hs_tree!r}; use {' or '.join(TREES)}")
     if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
         raise ValueError("dim, bucket and word-ngrams must be at least 1")
+    if opt.calibrate and cfg.loss == "ova":          # (checked before training, not after)
+        raise ValueError("--calibrate needs a single-label loss (softmax, hs or hs2), not ova")
+    if opt.calibrate and len(ds.valid) == 0:
+        raise ValueError(f"{opt.data}: no validation texts to calibrate on")
     model, train_set = setup_training(ds.train, cfg, opt.seed)
     d = model.dict
     if len(d.labels) < 2:
@@ -105,8 +109,6 @@ def train_model(opt: Options):
     stats = yield from train(model, train_set, tcfg, valid)
     calibration = None
     if opt.calibrate:
-        if valid is None:
-            raise ValueError(f"{opt.data}: no validation texts to calibrate on")
         before = evaluate_split(model, ds.test)["accuracy"]
         calibration = {**calibrate(model, valid), "accuracy_before": before}
     metrics = evaluate_split(model, ds.test)
