@@ -81,21 +81,20 @@ def label_similarity(rows, offsets, target, nlabels: int, nrows: int) -> np.ndar
     """(C, C) cosine similarity of the labels' profiles: per label the centroid of its training
     texts' bags of input rows (words and hashed n-grams; each text's rows count 1/len, so long
     texts do not dominate). rows/offsets/target as in trainer.Encoded (offsets end with N;
-    target = label ids, -1 for none). The (C, nrows) profiles stay sparse."""
-    rows, offsets, target = (np.asarray(t) for t in (rows, offsets, target))
-    lens = np.diff(offsets)
-    label = np.repeat(target, lens)                                 # (N,) label of each row
-    weight = np.repeat(1.0 / np.maximum(lens, 1), lens)
+    target = label ids, -1 for none). The (C, nrows) profiles P stay sparse: S = P P^T.
+    (Dense blocks of P took 10.1 s for 1,189 labels, mostly multiplying zeros; this takes
+    0.6 s there, 0.21 s for the Bible's 66 books, 0.46-0.58 s for SOTU's 43 presidents.)"""
+    rows, offsets, target = (torch.as_tensor(t) for t in (rows, offsets, target))
+    lens = offsets[1:] - offsets[:-1]
+    label = torch.repeat_interleave(target, lens)                      # (N,) label of each row
+    weight = torch.repeat_interleave(1.0 / lens.clamp(min=1).double(), lens)
     keep = label >= 0
-    key, inv = np.unique(rows[keep] * nlabels + label[keep], return_inverse=True)   # sorted by row
-    val = np.bincount(inv.ravel(), weights=weight[keep])             # (K,) weight of (row, label)
-    row, lab = key // nlabels, key % nlabels
-    val /= np.sqrt(np.maximum(np.bincount(lab, weights=val ** 2, minlength=nlabels), 1e-24))[lab]  # unit
-    # S = P P^T for the sparse (C, nrows) profiles P. Dense blocks of P took 10.1 s for 1,189
-    # labels (Bible chapters), mostly multiplying zeros; the sparse product takes 0.8 s (and
-    # 0.26 vs 0.23 s for the Bible's 66 books, 0.92 vs 0.70 s for SOTU's 43 presidents)
-    P = torch.sparse_coo_tensor(torch.from_numpy(np.stack([lab, row])), torch.from_numpy(val),
-                                (nlabels, nrows), check_invariants=False).coalesce()
+    P = torch.sparse_coo_tensor(torch.stack([label[keep], rows[keep]]), weight[keep], (nlabels, nrows),
+                                check_invariants=False).coalesce()      # sums a row's weights per label
+    lab = P.indices()[0]
+    norm = torch.zeros(nlabels, dtype=torch.float64).index_add_(0, lab, P.values() ** 2)
+    P = torch.sparse_coo_tensor(P.indices(), P.values() / norm.clamp(min=1e-24).sqrt()[lab],
+                                (nlabels, nrows), is_coalesced=True, check_invariants=False)
     with warnings.catch_warnings():      # "sparse CSR support is in beta", from inside torch
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse.mm(P, P.t()).to_dense().numpy()
