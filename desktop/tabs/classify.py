@@ -28,8 +28,9 @@ from desktop.widgets.topk_bars import TopKBars
 from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
 
+# engine.classify.data.DATASETS (not imported: no torch here)
 DATASETS = ["sentiment", "vader-movie", "vader-amazon", "vader-nyt", "vader-tweets", "bible", "bible-chapter",
-            "sotu"]                                 # engine.classify.data.DATASETS (not imported: no torch here)
+            "bible-language", "sotu"]
 BIGRAMS, BOW = "sentiment", "sentiment-bow"       # the two shipped models behind the toggle
 MAX_INPUT = 20_000                                 # characters classified (a paste is truncated)
 DEMO_TEXT = "The plot is not good, but the acting is great."

