@@ -2,6 +2,7 @@
 cancellable), explanations, quantization, data parsing. Tiny synthetic data: fast, no Qt."""
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -256,6 +257,30 @@ def test_compressed_model_is_much_smaller_and_still_accurate(tmp_path):
     again = FastText.from_tensors(tensors, card.config["model"], card.extra["dictionary"])
     assert torch.allclose(again.probs_texts(test_texts[:20]), small.probs_texts(test_texts[:20]), atol=1e-6)
     assert again.nbytes() == small.nbytes() and "output.weight" not in tensors
+
+
+def test_cutoff_prunes_the_vocabulary_and_predicts_the_same(tmp_path):
+    texts, ys = synthetic(600)
+    model, _, _ = fit(texts, ys, bucket=5000, dim=8)
+    small = compress(model, CompressConfig(dsub=2, cutoff=40, qnorm=False, retrain=False))
+    d, kept = small.dict, small.input.kept
+    # the words left are exactly those whose rows were kept, at their old ids
+    assert d.word_ids == [int(r) for r in kept if r < model.dict.nwords] and 0 < len(d.words) < len(model.dict.words)
+    assert all(model.dict.word2id[w] == i for w, i in zip(d.words, d.word_ids))
+    assert d.nwords == model.dict.nwords and d.nrows == model.dict.nrows
+    assert size_bytes(small) < size_bytes(FastText(small.config, model.dict, small.input, small.loss.W))
+    # same numbers as with the whole vocabulary: a dropped word had no row left anyway, and
+    # its n-grams hash from its text, known or not
+    whole = FastText(small.config, model.dict, small.input, small.loss.W)
+    probe = synthetic(50, seed=3)[0] + ["zzz unseen words great", ""]
+    assert torch.allclose(small.probs_texts(probe), whole.probs_texts(probe), atol=1e-6)
+    assert all(np.allclose(small.probs_one(t), whole.probs_one(t), atol=1e-6) for t in probe)
+    from engine import cards
+    pipeline.save(small, cards.ModelCard(task="classify", name="pruned", arch="fasttext",
+                                         config={"model": small.config.__dict__}), tmp_path)
+    tensors, card = cards.load_model(tmp_path / "pruned")
+    again = FastText.from_tensors(tensors, card.config["model"], card.extra["dictionary"])
+    assert again.dict.word_ids == d.word_ids and torch.allclose(again.probs_texts(probe), small.probs_texts(probe))
 
 
 def test_retraining_the_output_layer_changes_it_and_is_reported():

@@ -1,7 +1,7 @@
 """FastText.zip (Joulin et al. 2016): make a trained model ~10-100x smaller.
 
   1. cutoff: keep only the `cutoff` input rows with the largest norms (rare n-grams and words
-     with small vectors barely move the average);
+     with small vectors barely move the average), and only the words whose rows are kept;
   2. product-quantize the kept rows (k=256 centroids per sub-vector of `dsub` floats), optionally
      quantizing each row's norm separately (qnorm) so directions use the codebooks well;
   3. optionally retrain the output layer for a few epochs on top of the now-frozen quantized
@@ -36,8 +36,11 @@ class CompressConfig:
 
 
 def size_bytes(model: FastText) -> int:
-    """What the model costs to store: its tensors plus its vocabulary (as the card's JSON holds it)."""
-    return model.nbytes() + len(json.dumps(model.dict.words, ensure_ascii=False).encode("utf-8"))
+    """What the model costs to store: its tensors plus its vocabulary (as the card's JSON holds
+    it: the words, and after a cutoff their ids)."""
+    d = model.dict
+    vocabulary = [d.words] if d.word_ids is None else [d.words, d.word_ids]
+    return model.nbytes() + len(json.dumps(vocabulary, ensure_ascii=False).encode("utf-8"))
 
 
 @contextlib.contextmanager
@@ -70,15 +73,16 @@ def compress(model: FastText, cfg: CompressConfig, data=None, before_retrain=Non
 def quantize_input(model: FastText, cfg: CompressConfig) -> FastText:
     """Steps 1-2: cutoff + product quantization of the input rows (output layer copied)."""
     E = model.input.weight.float()
-    kept = None
+    kept, d = None, model.dict
     if 0 < cfg.cutoff < E.shape[0]:
         norms = E.norm(dim=1)
         norms[0] = float("inf")                         # always keep </s> (fastText keeps it too)
         kept = torch.topk(norms, cfg.cutoff).indices.sort().values
         E = E[kept]
+        d = d.pruned(kept.tolist())                     # a dropped word's row is gone: so is the word
     with single_thread():
         quant = QuantMatrix.quantize(E, cfg.dsub, cfg.qnorm, kept, seed=cfg.seed)
-    return FastText(model.config, model.dict, quant, model.loss.W.clone(), tree=model.tree)
+    return FastText(model.config, d, quant, model.loss.W.clone(), tree=model.tree)
 
 
 @torch.no_grad()

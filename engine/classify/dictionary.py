@@ -87,15 +87,24 @@ class Dictionary:
     minn: int = 0                          # shortest char n-gram (0 = none)
     maxn: int = 0                          # longest char n-gram
     lower: bool = True                     # lowercase + split punctuation before tokenizing
+    # after a cutoff (compress.py, as fastText's quantize prunes its dictionary): `words` keeps
+    # only the words whose rows were kept, `word_ids` their ids in the full vocabulary of
+    # `all_words` words, so every row id (words first, then the n-gram buckets) stays the same
+    word_ids: list[int] | None = None
+    all_words: int | None = None
     word2id: dict = field(init=False, repr=False)
 
     def __post_init__(self):
-        self.word2id = {w: i for i, w in enumerate(self.words)}
+        ids = self.word_ids if self.word_ids is not None else range(len(self.words))
+        if len(ids) != len(self.words) or (self.word_ids is not None and self.all_words is None):
+            raise ValueError("a pruned dictionary needs one id per word and the full word count")
+        self.word2id = dict(zip(self.words, ids))
         self._char_cache: dict[str, list[int]] = {}
 
     @property
     def nwords(self) -> int:
-        return len(self.words)
+        """Rows before the n-gram buckets: the full vocabulary's size, also after pruning."""
+        return self.all_words if self.all_words is not None else len(self.words)
 
     @property
     def nrows(self) -> int:
@@ -113,10 +122,21 @@ class Dictionary:
         names = sorted(counts, key=lambda l: (-counts[l], l))
         return cls(vocab, names, [counts[l] for l in names], **options)
 
+    def pruned(self, keep_rows) -> "Dictionary":
+        """This dictionary with only the words whose rows are in `keep_rows` (sorted row ids)."""
+        ids = [int(r) for r in keep_rows if r < self.nwords]
+        old = self.word_ids if self.word_ids is not None else range(len(self.words))
+        index = dict(zip(old, self.words))
+        return Dictionary([index[i] for i in ids], self.labels, self.label_counts, self.word_ngrams,
+                          self.bucket, self.minn, self.maxn, self.lower, ids, self.nwords)
+
     def to_dict(self) -> dict:
-        return {"words": self.words, "labels": self.labels, "label_counts": self.label_counts,
-                "word_ngrams": self.word_ngrams, "bucket": self.bucket, "minn": self.minn,
-                "maxn": self.maxn, "lower": self.lower}
+        d = {"words": self.words, "labels": self.labels, "label_counts": self.label_counts,
+             "word_ngrams": self.word_ngrams, "bucket": self.bucket, "minn": self.minn,
+             "maxn": self.maxn, "lower": self.lower}
+        if self.word_ids is not None:
+            d.update(word_ids=self.word_ids, all_words=self.all_words)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Dictionary":
@@ -124,9 +144,14 @@ class Dictionary:
 
     # -- text -> rows -------------------------------------------------------------------------
     def word_hashes(self) -> np.ndarray:
-        """FNV-1a hash of every vocabulary word (uint64 holding the uint32), computed once."""
+        """FNV-1a hash of every vocabulary word by id (uint64 holding the uint32), computed once."""
         if getattr(self, "_word_hashes", None) is None:
-            self._word_hashes = np.fromiter(map(fnv1a, self.words), dtype=np.uint64, count=len(self.words))
+            h = np.fromiter(map(fnv1a, self.words), dtype=np.uint64, count=len(self.words))
+            if self.word_ids is not None:                   # indexed by word id (0 where pruned)
+                full = np.zeros(self.nwords, dtype=np.uint64)
+                full[np.asarray(self.word_ids, dtype=np.int64)] = h
+                h = full
+            self._word_hashes = h
         return self._word_hashes
 
     def _char_ngrams(self, word: str) -> list[int]:
