@@ -95,6 +95,18 @@ def test_sotu_set_is_paragraph_to_president_with_a_fixed_split():
     assert all(len(t.split()) >= 10 for t in ds.test.texts[:200])
 
 
+def test_bible_language_set_keeps_each_verse_in_one_part():
+    from engine.classify import data as datasets
+    ds = datasets.load("bible-language")
+    assert ds.source["sizes"] == {"train": 148_590, "valid": 18_768, "test": 19_254}
+    assert sorted({ls[0] for ls in ds.test.labels}) == sorted(datasets.LANGUAGES.values())
+    # John 3:16 in all six languages lands in one part, whichever it is
+    parts = [name for name in ("train", "valid", "test")
+             for t in getattr(ds, name).texts if t.startswith(("For God so loved", "Perciocchè Iddio ha tanto amato",
+                                                               "Denn also hat Gott die Welt geliebt"))]
+    assert len(parts) == 3 and len(set(parts)) == 1
+
+
 def _real_models():
     """The shipped models, a product-quantized + pruned + qout copy, and an HS model trained on
     the Bible's verse -> book set (66 labels)."""
