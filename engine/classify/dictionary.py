@@ -96,8 +96,9 @@ class Dictionary:
 
     def __post_init__(self):
         ids = self.word_ids if self.word_ids is not None else range(len(self.words))
-        if len(ids) != len(self.words) or (self.word_ids is not None and self.all_words is None):
-            raise ValueError("a pruned dictionary needs one id per word and the full word count")
+        if self.word_ids is not None and (self.all_words is None or len(ids) != len(self.words)
+                                          or not all(0 <= i < self.all_words for i in ids)):
+            raise ValueError("a pruned dictionary needs one id below the full word count per word")
         self.word2id = dict(zip(self.words, ids))
         self._char_cache: dict[str, list[int]] = {}
 
