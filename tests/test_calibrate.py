@@ -2,6 +2,7 @@
 it minimizes the validation NLL over one scale, never changes softmax's top-1, can change
 hierarchical softmax's, and the CLI records it so the card's command reproduces the model.
 Tiny synthetic data with label noise (so that many epochs make the model over-confident)."""
+import dataclasses
 import random
 
 import pytest
@@ -106,3 +107,21 @@ def test_cli_refuses_calibration_before_training(tmp_path, loss, lines, message)
     with pytest.raises(ValueError, match=message):
         next(gen)                                   # the first step, before any epoch
     assert not (tmp_path / "m").exists()
+
+
+def test_compressing_with_retraining_can_recalibrate():
+    texts, ys = noisy(600, 0)
+    model, train_set, _ = fit(texts, ys, epochs=40, lr=1.0)
+    vt, vy = noisy(300, 1)
+    valid = Encoded.make(model, vt, model.dict.label_ids(vy))
+    calibrated = model.copy()
+    calibrate(calibrated, valid)
+    cfg = CompressConfig(dsub=2, cutoff=0, qnorm=False, retrain=True, epochs=5, lr=0.5)
+    plain = compress(calibrated, cfg, train_set)
+    again = compress(calibrated, dataclasses.replace(cfg, calibrate=True), train_set, valid=valid)
+    h = again.input.bag(valid.rows, valid.offsets[:-1])
+    assert fit_scale(plain, valid)["scale"] < 0.9          # retraining made it over-confident again
+    assert abs(fit_scale(again, valid)["scale"] - 1) < 0.02
+    assert validation_nll(again, h, valid.target, 1.0) < validation_nll(plain, h, valid.target, 1.0)
+    with pytest.raises(ValueError, match="validation texts"):
+        compress(calibrated, dataclasses.replace(cfg, calibrate=True), train_set)

@@ -29,10 +29,13 @@ def compress_job(model, card, dsub: int, cutoff: int, qnorm: bool, retrain: bool
     data = card.data.get("dataset") or card.data.get("file") or "sentiment"
     if dsub < 1 or model.config.dim % dsub:
         raise ValueError(f"dsub must divide the model's dimension {model.config.dim}")
-    cfg = CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm, retrain=retrain, qout=qout)
+    # a calibrated model (--calibrate) is calibrated again after its output layer is retrained
+    calibrated = retrain and bool(card.metrics.get("calibration"))
+    cfg = CompressConfig(dsub=dsub, cutoff=cutoff, qnorm=qnorm, retrain=retrain, qout=qout, calibrate=calibrated)
     out = pipeline.compress_and_score(model, cfg, data)
     dense = pipeline.evaluate_split(model, pipeline.datasets.load(data).test)["accuracy"]
-    label = f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "") + (", qout" if qout else "")
+    label = f"dsub {dsub}" + (f", cutoff {cutoff:,}" if cutoff else "") + (", qout" if qout else "") \
+        + (", recalibrated" if calibrated else "")
     return {**out, "dense_bytes": size_bytes(model), "dense_accuracy": dense, "label": label,
             "config": cfg, "card": card}
 

@@ -6,7 +6,9 @@
      quantizing each row's norm separately (qnorm) so directions use the codebooks well;
   3. optionally retrain the output layer for a few epochs on top of the now-frozen quantized
      input, which recovers most of the accuracy the quantization cost;
-  4. optionally (qout) product-quantize the output matrix too, after retraining, with dsub 2
+  4. optionally re-fit the output layer's scale on validation texts (calibrate.py): the
+     retraining makes a calibrated model over-confident again;
+  5. optionally (qout) product-quantize the output matrix too, after retraining, with dsub 2
      as fastText's `-qout` does (it matters with many labels: with 2 labels the codebooks
      cost more bytes than the 2 rows they replace).
 The result is an ordinary FastText whose input is a QuantMatrix: prediction code is unchanged.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from engine.classify.calibrate import calibrate
 from engine.classify.matrix import QuantMatrix
 from engine.classify.model import FastText
 
@@ -30,6 +33,8 @@ class CompressConfig:
     qnorm: bool = True          # quantize norms separately
     retrain: bool = True        # retrain the output layer on the quantized input
     qout: bool = False          # also product-quantize the output matrix (dsub 2, after retraining)
+    calibrate: bool = False     # re-fit the output layer's scale on validation texts (calibrate.py)
+                                # after retraining: retraining undoes a calibrated model's scale
     epochs: int = 2             # retraining epochs
     lr: float = 0.1             # retraining learning rate (decays linearly)
     seed: int = 0
@@ -56,14 +61,19 @@ def single_thread():
 
 
 @torch.no_grad()
-def compress(model: FastText, cfg: CompressConfig, data=None, before_retrain=None) -> FastText:
-    """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining.
+def compress(model: FastText, cfg: CompressConfig, data=None, before_retrain=None, valid=None) -> FastText:
+    """A quantized copy of a dense `model`; `data` (an Encoded training set) enables retraining,
+    `valid` (Encoded validation texts) is what cfg.calibrate fits on.
     `before_retrain(small)` sees the quantized model before its output layer is retrained."""
     small = quantize_input(model, cfg)
     if cfg.retrain and data is not None and data.n:
         if before_retrain is not None:
             before_retrain(small)
         retrain_output(small, data, cfg)
+    if cfg.calibrate:
+        if valid is None or valid.n == 0:
+            raise ValueError("calibrating the compressed model needs validation texts")
+        calibrate(small, valid)
     if cfg.qout:
         quantize_output(small, cfg)
     return small

@@ -195,19 +195,24 @@ def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, ret
     with retraining also "accuracy_before_retrain" (the same quantized input, output not yet
     retrained), so what the retraining recovers is shown, not assumed."""
     ds = datasets.load(data_name)
-    if cfg.retrain and retrain_set is None:
-        with gc_paused():
+    valid = None
+    with gc_paused():
+        if cfg.retrain and retrain_set is None:
             retrain_set = Encoded.make(model, ds.train.texts, model.dict.label_ids(ds.train.labels))
-    return compress_on(model, cfg, ds.test, retrain_set)
+        if cfg.calibrate:
+            valid = Encoded.make(model, ds.valid.texts, model.dict.label_ids(ds.valid.labels))
+    return compress_on(model, cfg, ds.test, retrain_set, valid)
 
 
-def compress_on(model: FastText, cfg: CompressConfig, test: datasets.Split, retrain_set=None) -> dict:
-    """compress_and_score on a given test split and (with cfg.retrain) encoded training set."""
+def compress_on(model: FastText, cfg: CompressConfig, test: datasets.Split, retrain_set=None,
+                valid=None) -> dict:
+    """compress_and_score on a given test split, (with cfg.retrain) encoded training set and
+    (with cfg.calibrate) encoded validation set."""
     before = {}
 
     def score_before(small):
         before["accuracy_before_retrain"] = evaluate_split(small, test)["accuracy"]
-    small = compress(model, cfg, retrain_set, before_retrain=score_before)
+    small = compress(model, cfg, retrain_set, before_retrain=score_before, valid=valid)
     return {"model": small, "bytes": size_bytes(small),
             "accuracy": evaluate_split(small, test)["accuracy"], **before}
 
