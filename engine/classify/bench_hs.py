@@ -16,9 +16,9 @@ import time
 import torch
 
 from engine.classify import data as datasets
-from engine.classify.calibrate import calibrate
 from engine.classify.bench import (write_train_file, compress_ours, compress_ref, ref_accuracy,
                                    train_ours, train_ref)
+from engine.classify.calibrate import calibrate
 from engine.classify.losses import create_loss, output_rows
 from engine.classify.pipeline import evaluate_split
 from engine.classify.trainer import Encoded

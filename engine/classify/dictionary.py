@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -125,11 +125,9 @@ class Dictionary:
 
     def pruned(self, keep_rows) -> "Dictionary":
         """This dictionary with only the words whose rows are in `keep_rows` (sorted row ids)."""
-        ids = [int(r) for r in keep_rows if r < self.nwords]
-        old = self.word_ids if self.word_ids is not None else range(len(self.words))
-        index = dict(zip(old, self.words))
-        return Dictionary([index[i] for i in ids], self.labels, self.label_counts, self.word_ngrams,
-                          self.bucket, self.minn, self.maxn, self.lower, ids, self.nwords)
+        index = dict(zip(self.word2id.values(), self.word2id.keys()))     # word id -> word
+        ids = [int(r) for r in keep_rows if int(r) in index]
+        return replace(self, words=[index[i] for i in ids], word_ids=ids, all_words=self.nwords)
 
     def to_dict(self) -> dict:
         d = {"words": self.words, "labels": self.labels, "label_counts": self.label_counts,

@@ -35,9 +35,6 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--calibrate", action="store_true",
-                   help="after training, scale the output layer to minimize the validation split's "
-                        "negative log-likelihood (temperature scaling; changes hs/hs2's top-1)")
 
 
 def _epoch_list(text: str) -> str:
@@ -62,6 +59,9 @@ class ClassifyTask:
             p.add_argument("--maxn", type=int, default=d.maxn, help="longest char n-gram")
             p.add_argument("--min-count", type=int, default=d.min_count)
             p.add_argument("--half", action="store_true", help="store the input matrix as float16")
+            p.add_argument("--calibrate", action="store_true",
+                           help="after training, scale the output layer to minimize the validation split's "
+                                "negative log-likelihood (temperature scaling; changes hs/hs2's top-1)")
         elif command == "eval":
             p.add_argument("--data", default=None, help="data set to evaluate on (default: the model's)")
             p.add_argument("--split", choices=["test", "valid", "train"], default="test")
