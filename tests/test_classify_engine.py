@@ -76,6 +76,25 @@ def test_encode_matches_per_text_features(minn, maxn):
     assert rows.max() < d.nrows
 
 
+@pytest.mark.parametrize("min_count, minn, maxn", [(1, 0, 0), (2, 0, 0), (3, 2, 3)])
+def test_build_and_encode_equals_build_then_encode(min_count, minn, maxn):
+    texts, ys = synthetic(80, negation=True)
+    texts += ["", "b a", "a b", "zz zz zz", "Quoted (\"rare\") words!"]    # ties, repeats, punctuation
+    ys += [["pos"], ["neg"], ["neg"], ["mid"], ["mid"]]
+    opts = dict(min_count=min_count, word_ngrams=3, bucket=997, minn=minn, maxn=maxn)
+    d, rows, offsets = Dictionary.build_and_encode(texts, ys, **opts)
+    d2 = Dictionary.build(texts, ys, **opts)
+    rows2, offsets2 = d2.encode(texts)
+    assert d.to_dict() == d2.to_dict()
+    assert np.array_equal(rows, rows2) and np.array_equal(offsets, offsets2)
+    # the vocabulary: most frequent first, ties alphabetical, nothing below min_count
+    counts = {}
+    for t in tokenize_all(texts):
+        for w in t:
+            counts[w] = counts.get(w, 0) + 1
+    assert d.words == sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+
+
 def test_unknown_words_still_form_ngrams_and_normalize_splits_punctuation():
     d = Dictionary.build(["good movie"], [["pos"]], word_ngrams=2, bucket=100)
     _, names = d.features("Zzz good!")

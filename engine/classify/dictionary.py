@@ -115,13 +115,39 @@ class Dictionary:
     @classmethod
     def build(cls, texts: list[str], labels: list[list[str]], min_count: int = 1,
               tokens: list[list[str]] | None = None, **options) -> "Dictionary":
+        return cls._build(texts, labels, min_count, tokens, options)[0]
+
+    @classmethod
+    def build_and_encode(cls, texts: list[str], labels: list[list[str]], min_count: int = 1,
+                         tokens: list[list[str]] | None = None, **options):
+        """build() and encode() of the same texts -> (dictionary, rows, offsets), with one pass
+        over the tokens instead of two: counting them already gives each token its id (on
+        4.25M tokens the second dictionary lookup cost ~1 s)."""
+        d, tokens, ids = cls._build(texts, labels, min_count, tokens, options)
+        return (d, *d._encode_ids(tokens, ids))
+
+    @classmethod
+    def _build(cls, texts, labels, min_count, tokens, options):
+        """-> (dictionary, tokens, each token's word id or -1: flat int64)."""
         if tokens is None:
             tokens = tokenize_all(texts, options.get("lower", True))
-        words = collections.Counter(itertools.chain.from_iterable(tokens))   # C-level iteration
-        counts = collections.Counter(l for ls in labels for l in ls)
-        vocab = sorted((w for w, c in words.items() if c >= min_count), key=lambda w: (-words[w], w))
-        names = sorted(counts, key=lambda l: (-counts[l], l))
-        return cls(vocab, names, [counts[l] for l in names], **options)
+        # one C-level pass: each distinct token gets a provisional id at its first occurrence
+        first_seen = collections.defaultdict(itertools.count().__next__)
+        provisional = np.fromiter(map(first_seen.__getitem__, itertools.chain.from_iterable(tokens)),
+                                  dtype=np.int64, count=sum(map(len, tokens)))
+        distinct = list(first_seen)
+        counts = np.bincount(provisional, minlength=len(distinct))
+        # vocabulary: most frequent first, ties in string order (a stable sort by count of the
+        # alphabetical order), dropping words seen fewer than min_count times
+        alphabetical = np.array(sorted(range(len(distinct)), key=distinct.__getitem__), dtype=np.int64)
+        order = alphabetical[np.argsort(-counts[alphabetical], kind="stable")]
+        order = order[counts[order] >= min_count]
+        word_id = np.full(len(distinct), -1, dtype=np.int64)
+        word_id[order] = np.arange(len(order))
+        label_counts = collections.Counter(l for ls in labels for l in ls)
+        names = sorted(label_counts, key=lambda l: (-label_counts[l], l))
+        d = cls([distinct[i] for i in order], names, [label_counts[l] for l in names], **options)
+        return d, tokens, word_id[provisional]
 
     def pruned(self, keep_rows) -> "Dictionary":
         """This dictionary with only the words whose rows are in `keep_rows` (sorted row ids)."""
@@ -202,20 +228,28 @@ class Dictionary:
         computes every n-gram hash at once (n-grams crossing a text boundary are dropped)."""
         if tokens is None:
             tokens = tokenize_all(texts, self.lower)
+        ids = np.fromiter(map(self.word2id.get, itertools.chain.from_iterable(tokens), itertools.repeat(-1)),
+                          dtype=np.int64, count=sum(map(len, tokens)))
+        return self._encode_ids(tokens, ids)
+
+    def _encode_ids(self, tokens: list[list[str]], ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """encode(), given every token's word id (-1: not in the vocabulary), flat."""
         n = len(tokens)
         lens = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
-        flat = list(itertools.chain.from_iterable(tokens))
         doc = np.repeat(np.arange(n), lens)
-        ids = np.fromiter(map(self.word2id.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat))
         known = ids >= 0
-        parts_rows, parts_doc = [ids[known]], [doc[known]]
+        all_known = bool(known.all())              # (training texts: skip two 4M-long copies)
+        parts_rows, parts_doc = ([ids], [doc]) if all_known else ([ids[known]], [doc[known]])
+        flat = None
+        if self.maxn > 0 or not all_known:
+            flat = list(itertools.chain.from_iterable(tokens))
         if self.maxn > 0:
             chars = [self._char_ngrams(t) for t in flat]
             parts_rows.append(np.fromiter((r for c in chars for r in c), dtype=np.int64))
             parts_doc.append(np.repeat(doc, [len(c) for c in chars]))
         if self.word_ngrams > 1:
             # token hashes: looked up for vocabulary words, computed only for unknown ones
-            hashes = self.word_hashes()[np.where(known, ids, 0)]
+            hashes = self.word_hashes()[ids if all_known else np.where(known, ids, 0)]
             for i in np.flatnonzero(~known):
                 hashes[i] = _hash_cached(flat[i])
             hashes = _as_int64_of_int32(hashes)

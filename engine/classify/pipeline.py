@@ -145,11 +145,11 @@ def setup_training(split: datasets.Split, cfg: FastTextConfig, seed: int = 0):
     """Texts -> (fresh model with its dictionary, encoded training set): everything before SGD."""
     with gc_paused():
         tokens = tokenize_all(split.texts, cfg.lower)
-        d = Dictionary.build(split.texts, split.labels, min_count=cfg.min_count, tokens=tokens,
-                             word_ngrams=cfg.word_ngrams, bucket=cfg.bucket, minn=cfg.minn,
-                             maxn=cfg.maxn, lower=cfg.lower)
+        d, rows, offsets = Dictionary.build_and_encode(
+            split.texts, split.labels, min_count=cfg.min_count, tokens=tokens, word_ngrams=cfg.word_ngrams,
+            bucket=cfg.bucket, minn=cfg.minn, maxn=cfg.maxn, lower=cfg.lower)
         model = FastText.create(cfg, d, seed=seed)
-        data = Encoded.make(model, split.texts, d.label_ids(split.labels), tokens)
+        data = Encoded.of_rows(model, rows, offsets, d.label_ids(split.labels))
     if cfg.loss in ("hs", "hs2") and cfg.hs_tree != "huffman":      # the tree needs the encoded texts
         tree = build_tree(cfg.hs_tree, d.label_counts, data, d.nrows)
         model.set_tree(tree if cfg.loss == "hs" else tree_classes(*tree, d.label_counts))

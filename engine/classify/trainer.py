@@ -52,9 +52,13 @@ class Encoded:
     @classmethod
     def make(cls, model: FastText, texts: list[str], label_ids: list[list[int]],
              tokens: list[list[str]] | None = None) -> "Encoded":
-        rows, offsets = model.dict.encode(texts, tokens)
+        return cls.of_rows(model, *model.dict.encode(texts, tokens), label_ids)
+
+    @classmethod
+    def of_rows(cls, model: FastText, rows, offsets, label_ids: list[list[int]]) -> "Encoded":
+        """From already encoded texts (Dictionary.encode's numpy rows and offsets)."""
         if model.loss.multilabel:
-            target = torch.zeros(len(texts), len(model.labels))
+            target = torch.zeros(len(label_ids), len(model.labels))
             for i, ls in enumerate(label_ids):
                 target[i, ls] = 1.0
         else:
