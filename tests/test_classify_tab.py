@@ -116,3 +116,30 @@ def test_training_panel_offers_every_engine_data_set():
     from desktop.tabs.classify import DATASETS
     from engine.classify.data import DATASETS as ENGINE_SETS
     assert list(DATASETS) == list(ENGINE_SETS)
+
+
+def test_softmax_and_hs_trainings_stay_side_by_side(qtbot, tab, tmp_path):
+    f = tmp_path / "topics.txt"
+    f.write_text("".join(f"__label__{t} {w} talk {i}\n" for i in range(100)
+                         for t, w in (("a", "apples"), ("b", "bikes"), ("c", "coins"), ("d", "dogs"))))
+    tab.training.set_own_file(str(f))
+    tab.training.set_value("epochs", 2)
+    tab.training.set_value("bucket", 2000)
+    tab.training.set_value("threads", 1)
+    for loss, name in (("softmax", "my-topics"), ("hs", "my-topics-hs")):
+        tab.training.set_value("loss", loss)
+        tab.training.train_button.click()
+        qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+        assert f"saved {name} ({loss}" in tab.training.status.text()
+    assert "hs, huffman tree, 2 epochs, dim 10" in tab.training.status.text()
+    qtbot.waitUntil(lambda: "my-topics" in tab.models and "my-topics-hs" in tab.models, timeout=10000)
+    assert tab.models["my-topics-hs"][1].config["model"]["loss"] == "hs"
+    assert tab.models["my-topics"][1].config["model"]["loss"] == "softmax"
+
+
+def test_trained_model_names_say_the_loss_and_tree():
+    from desktop.tabs.classify import trained_model_name
+    assert trained_model_name("bible", "softmax", "similarity") == "my-bible"
+    assert trained_model_name("/x/y/reviews.csv", "hs", "huffman") == "my-reviews-hs"
+    assert trained_model_name("sotu", "hs2", "similarity") == "my-sotu-hs2-similarity"
+    assert trained_model_name("sotu", "ova", "similarity") == "my-sotu-ova"

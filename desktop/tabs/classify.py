@@ -13,6 +13,7 @@ asks through signals, the tab submits, and the bridge calls the panel back on th
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional
 
 from PySide6.QtGui import QFont
@@ -71,6 +72,25 @@ def load_and_predict_job(name: str, text: str) -> dict:
 def train_job(options: dict):
     from engine.classify import pipeline
     return pipeline.train_model(pipeline.Options(**options))
+
+
+def trained_model_name(data: str, loss: str, tree: str) -> str:
+    """"my-<data set or file>", with the loss (and a similarity tree) unless softmax, so that a
+    softmax and a hierarchical softmax trained on one set sit side by side in the model list."""
+    name = "my-" + os.path.splitext(os.path.basename(data))[0]
+    if loss != "softmax":
+        name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and tree == "similarity" else "")
+    return name
+
+
+def run_settings(config: dict) -> str:
+    """What a finished training's log line says it was: loss (tree), epochs, dim, n-grams."""
+    model, train = config.get("model", {}), config.get("train", {})
+    loss = model.get("loss", "softmax")
+    if loss in ("hs", "hs2"):
+        loss += f", {model.get('hs_tree', 'huffman')} tree"
+    return (f"{loss}, {train.get('epochs')} epochs, dim {model.get('dim')}, "
+            f"word n-grams {model.get('word_ngrams')}, {train.get('threads')} threads")
 
 
 # -- the tab ------------------------------------------------------------------------------------------
@@ -255,10 +275,9 @@ class Tab(DemoTab):
     # -- training -------------------------------------------------------------------------
     def _on_train(self, values: dict) -> None:
         data = values["own_file"] if values.get("own_file") else values["dataset"]
-        import os
         options = {k: values[k] for k in ("epochs", "lr", "dim", "word_ngrams", "bucket", "loss", "hs_tree",
                                           "threads", "calibrate")}
-        options.update(data=data, name="my-" + os.path.splitext(os.path.basename(data))[0])
+        options.update(data=data, name=trained_model_name(data, options["loss"], options["hs_tree"]))
         self._before_training = (self.current, self.slot.get())
         self.training.started(f"training on {data}…")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
@@ -273,7 +292,8 @@ class Tab(DemoTab):
     def _on_trained(self, card) -> None:
         cal = card.metrics.get("calibration")
         calibrated = f" ({cal['accuracy_before']} before scaling W by {cal['scale']})" if cal else ""
-        self.training.finished(f"saved {card.name}: test accuracy {card.metrics.get('accuracy')}{calibrated}, "
+        self.training.finished(f"saved {card.name} ({run_settings(card.config)}): test accuracy "
+                               f"{card.metrics.get('accuracy')}{calibrated}, "
                                f"{card.metrics.get('train_seconds')} s of training")
         self._before_training = None
         self._load(card.name)
