@@ -86,11 +86,11 @@ def trained_model_name(data: str, loss: str, tree: str) -> str:
 def run_settings(config: dict) -> str:
     """What a finished training's log line says it was: loss (tree), epochs, dim, n-grams."""
     model, train = config.get("model", {}), config.get("train", {})
-    loss = model.get("loss", "softmax")
+    loss, threads = model.get("loss", "softmax"), train.get("threads")
     if loss in ("hs", "hs2"):
         loss += f", {model.get('hs_tree', 'huffman')} tree"
     return (f"{loss}, {train.get('epochs')} epochs, dim {model.get('dim')}, "
-            f"word n-grams {model.get('word_ngrams')}, {train.get('threads')} threads")
+            f"word n-grams {model.get('word_ngrams')}, {threads} thread{'s' if threads != 1 else ''}")
 
 
 # -- the tab ------------------------------------------------------------------------------------------
@@ -126,6 +126,7 @@ class Tab(DemoTab):
         group.addButton(self.bigram_button)
         self.bow_button.toggled.connect(self._on_toggle)
         self.model_combo = QComboBox()
+        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)    # "my-bible-hs2-similarity"
         self.model_combo.activated.connect(self._on_model_chosen)
         toggle = QHBoxLayout()
         toggle.addWidget(self.bow_button)

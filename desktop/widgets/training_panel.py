@@ -70,6 +70,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.status = QLabel("idle")
+        self.status.setWordWrap(True)          # a long result line must not widen the panel
         self.plot = LivePlot("training", "step", "loss")
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
