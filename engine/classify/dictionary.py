@@ -113,24 +113,21 @@ class Dictionary:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def build(cls, texts: list[str], labels: list[list[str]], min_count: int = 1,
-              tokens: list[list[str]] | None = None, **options) -> "Dictionary":
-        return cls._build(texts, labels, min_count, tokens, options)[0]
+    def build(cls, texts: list[str], labels: list[list[str]], min_count: int = 1, **options) -> "Dictionary":
+        return cls._build(texts, labels, min_count, options)[0]
 
     @classmethod
-    def build_and_encode(cls, texts: list[str], labels: list[list[str]], min_count: int = 1,
-                         tokens: list[list[str]] | None = None, **options):
+    def build_and_encode(cls, texts: list[str], labels: list[list[str]], min_count: int = 1, **options):
         """build() and encode() of the same texts -> (dictionary, rows, offsets), with one pass
         over the tokens instead of two: counting them already gives each token its id (on
         4.25M tokens the second dictionary lookup cost ~1 s)."""
-        d, tokens, ids = cls._build(texts, labels, min_count, tokens, options)
+        d, tokens, ids = cls._build(texts, labels, min_count, options)
         return (d, *d._encode_ids(tokens, ids))
 
     @classmethod
-    def _build(cls, texts, labels, min_count, tokens, options):
-        """-> (dictionary, tokens, each token's word id or -1: flat int64)."""
-        if tokens is None:
-            tokens = tokenize_all(texts, options.get("lower", True))
+    def _build(cls, texts, labels, min_count, options):
+        """-> (dictionary, its tokens per text, each token's word id or -1: flat int64)."""
+        tokens = tokenize_all(texts, options.get("lower", True))
         # one C-level pass: each distinct token gets a provisional id at its first occurrence
         first_seen = collections.defaultdict(itertools.count().__next__)
         provisional = np.fromiter(map(first_seen.__getitem__, itertools.chain.from_iterable(tokens)),
@@ -221,13 +218,12 @@ class Dictionary:
                 h = h * NGRAM_MUL + hashes[j: len(hashes) - n + 1 + j]
         return (h % np.uint64(self.bucket)).astype(np.int64) + self.nwords
 
-    def encode(self, texts: list[str], tokens: list[list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Many texts -> (rows: int64 flat, offsets: int64 [n+1]) for nn.EmbeddingBag.
 
         Vectorized over the whole corpus: one pass maps tokens to ids and hashes, then numpy
         computes every n-gram hash at once (n-grams crossing a text boundary are dropped)."""
-        if tokens is None:
-            tokens = tokenize_all(texts, self.lower)
+        tokens = tokenize_all(texts, self.lower)
         ids = np.fromiter(map(self.word2id.get, itertools.chain.from_iterable(tokens), itertools.repeat(-1)),
                           dtype=np.int64, count=sum(map(len, tokens)))
         return self._encode_ids(tokens, ids)

@@ -50,9 +50,8 @@ class Encoded:
         return len(self.offsets) - 1
 
     @classmethod
-    def make(cls, model: FastText, texts: list[str], label_ids: list[list[int]],
-             tokens: list[list[str]] | None = None) -> "Encoded":
-        return cls.of_rows(model, *model.dict.encode(texts, tokens), label_ids)
+    def make(cls, model: FastText, texts: list[str], label_ids: list[list[int]]) -> "Encoded":
+        return cls.of_rows(model, *model.dict.encode(texts), label_ids)
 
     @classmethod
     def of_rows(cls, model: FastText, rows, offsets, label_ids: list[list[int]]) -> "Encoded":
