@@ -143,3 +143,16 @@ def test_trained_model_names_say_the_loss_and_tree():
     assert trained_model_name("/x/y/reviews.csv", "hs", "huffman") == "my-reviews-hs"
     assert trained_model_name("sotu", "hs2", "similarity") == "my-sotu-hs2-similarity"
     assert trained_model_name("sotu", "ova", "similarity") == "my-sotu-ova"
+
+
+def test_memory_axis_labels_are_1_2_5_steps_not_every_minor_tick():
+    import math
+    from desktop.tabs.classify_compress import kb_ticks
+    assert [label for _, label in kb_ticks(76, 4976)] == ["50", "100", "200", "500", "1,000", "2,000", "5,000"]
+    wide = kb_ticks(0.5, 9e6)                       # many decades: powers of ten only
+    assert [label for _, label in wide][:3] == ["0.1", "1", "10"] and len(wide) <= 10
+    for lo, hi in ((0.02, 0.3), (700, 700), (3, 40_000)):
+        ticks = kb_ticks(lo, hi)
+        positions = [p for p, _ in ticks]
+        assert positions == sorted(positions) and len(ticks) >= 2
+        assert positions[0] <= math.log10(lo) and positions[-1] >= math.log10(hi)

@@ -46,6 +46,19 @@ def save_compressed_job(out: dict):
 
 
 # -- the panel ---------------------------------------------------------------------------------------
+
+def kb_ticks(lo_kb: float, hi_kb: float) -> list[tuple[float, str]]:
+    """(log10 position, label) ticks at 1, 2, 5 × 10^k KB from the last one at or below lo_kb to
+    the first one at or above hi_kb; only the powers of ten when the data span over 3 decades."""
+    lo_kb, hi_kb = max(lo_kb, 1e-3), max(hi_kb, 1e-3)
+    lo, hi = math.floor(math.log10(lo_kb)), math.ceil(math.log10(hi_kb))
+    steps = (1, 2, 5) if hi - lo <= 3 else (1,)
+    values = [m * 10.0 ** k for k in range(lo, hi + 1) for m in steps]
+    first = max(i for i, v in enumerate(values) if v <= lo_kb * (1 + 1e-9))
+    last = min(i for i, v in enumerate(values) if v >= hi_kb * (1 - 1e-9))
+    return [(math.log10(v), f"{v:,.0f}" if v >= 1 else f"{v:g}") for v in values[first:last + 1]]
+
+
 class CompressionPanel(QWidget):
     # {"dsub", "cutoff", "qnorm", "retrain", "qout"} — "Compress & measure" was clicked
     compressRequested = Signal(dict)
@@ -170,10 +183,15 @@ class CompressionPanel(QWidget):
         text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(1, 1) if dense else (0, 1))
         text.setPos(math.log10(max(kb, 1e-3)), 100 * accuracy)
         self.plot.addItem(text)
+        # our own labels at 1-2-5 steps: pyqtgraph's log axis labels every minor tick of a
+        # range under a few decades, and "5·10¹6·10¹7·10¹…" ran into each other
+        kbs = [10 ** s["pos"][0] for s in self._spots]
+        self.plot.getAxis("bottom").setTicks([kb_ticks(min(kbs), max(kbs)), []])
 
     def clear(self) -> None:
         self._spots.clear()
         self.points.setData([])
+        self.plot.getAxis("bottom").setTicks(None)
         for item in list(self.plot.items()):
             if isinstance(item, pg.TextItem):
                 self.plot.removeItem(item)
