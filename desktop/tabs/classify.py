@@ -184,6 +184,7 @@ class Tab(DemoTab):
             Param("threads", "Hogwild threads", "int", 2, 1, 16),
             Param("calibrate", "calibrate on validation split", "bool", False),
         ])
+        self.training.plot.plot.setLabel("bottom", "tokens processed")   # the trainer's step unit
         self.training.trainRequested.connect(self._on_train)
         self.training.cancelRequested.connect(self.cancel_training)
         self.compression = CompressionPanel()
