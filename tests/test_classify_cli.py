@@ -153,3 +153,23 @@ def test_shipped_model_reproduces_from_its_train_command(capsys, tmp_path):
     retrained, _ = cards.load_model(tmp_path / "sentiment")
     for name, tensor in shipped.items():
         assert (tensor.float() - retrained[name].float()).abs().max() < 1e-3, name
+
+
+def test_bench_trains_both_with_the_same_char_ngram_settings(capsys, tmp_path):
+    """`seqlab bench classify` on a small separable file: both implementations trained with
+    character n-grams, both accurate, times and quantized sizes reported side by side."""
+    pytest.importorskip("fasttext")
+    words = {"pos": "good great fine lovely superb".split(), "neg": "bad awful poor dull weak".split()}
+    filler = "the a film plot it was".split()
+    lines = [f"__label__{label} {words[label][i % 5]} {filler[i % 6]} {words[label][(i * 3) % 5]} {filler[(i * 5) % 6]}"
+             for i in range(300) for label in ("pos", "neg")]
+    path = tmp_path / "tiny.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = run(capsys, "bench", "classify", "--json", "--data", str(path), "--repeat", "1",
+                         "--epochs", "3", "--hs-data", "", "--bucket", "5000", "--minn", "2", "--maxn", "3")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["settings"]["minn"] == 2 and result["settings"]["maxn"] == 3
+    assert result["accuracy"]["seqlab"] >= 0.9 and result["accuracy"]["fasttext"] >= 0.9
+    assert result["train_seconds"]["seqlab"] > 0 and result["train_time_ratio"] > 0
+    assert result["quantized"]["seqlab"]["dense"]["bytes"] > result["quantized"]["seqlab"]["dsub2_cutoff0"]["bytes"]

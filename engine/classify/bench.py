@@ -39,8 +39,8 @@ def train_ours(ds, a, loss=None, epochs=None, hs_tree=None):
     fastText's own time, which includes reading the file and building its dictionary; and
     building a similarity label tree)."""
     t0 = time.perf_counter()
-    cfg = FastTextConfig(dim=a.dim, word_ngrams=a.word_ngrams, bucket=a.bucket, loss=loss or a.loss,
-                         hs_tree=hs_tree or getattr(a, "hs_tree", "huffman"))
+    cfg = FastTextConfig(dim=a.dim, word_ngrams=a.word_ngrams, bucket=a.bucket, minn=a.minn, maxn=a.maxn,
+                         loss=loss or a.loss, hs_tree=hs_tree or getattr(a, "hs_tree", "huffman"))
     model, data = setup_training(ds.train, cfg, a.seed)
     cfg = TrainConfig(epochs=epochs or a.epochs, lr=a.lr, threads=a.threads, batch=a.batch, seed=a.seed,
                       shared_rows=a.shared_rows)
@@ -52,7 +52,7 @@ def train_ours(ds, a, loss=None, epochs=None, hs_tree=None):
 def train_ref(ft, path, a, loss=None, epochs=None):
     t0 = time.perf_counter()
     m = ft.train_supervised(input=path, dim=a.dim, epoch=epochs or a.epochs, lr=a.lr,
-                            wordNgrams=a.word_ngrams, bucket=a.bucket, loss=loss or a.loss,
+                            wordNgrams=a.word_ngrams, bucket=a.bucket, minn=a.minn, maxn=a.maxn, loss=loss or a.loss,
                             thread=a.threads, minCount=1, verbose=0, seed=a.seed)
     return m, time.perf_counter() - t0
 
@@ -80,7 +80,7 @@ def run(a) -> dict:
     torch.set_num_threads(1)
     ds = datasets.load(a.data)
     settings = {k: getattr(a, k) for k in ("data", "dim", "epochs", "lr", "word_ngrams", "bucket",
-                                           "loss", "hs_tree", "threads", "batch", "shared_rows")}
+                                           "minn", "maxn", "loss", "hs_tree", "threads", "batch", "shared_rows")}
     out = {"settings": settings, "split": ds.source["sizes"]}
     if getattr(a, "hs_only", False):
         return {"settings": settings, "hierarchical_softmax": hs_vs_softmax(ft, a)}

@@ -35,6 +35,8 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--minn", type=int, default=defaults.minn, help="shortest char n-gram (0 = none)")
+    p.add_argument("--maxn", type=int, default=defaults.maxn, help="longest char n-gram")
 
 
 def _epoch_list(text: str) -> str:
@@ -55,8 +57,6 @@ class ClassifyTask:
         if command == "train":
             _add_train_options(p, d)
             p.add_argument("--name", default="", help="model name (default: the data set's name)")
-            p.add_argument("--minn", type=int, default=d.minn, help="shortest char n-gram (0 = none)")
-            p.add_argument("--maxn", type=int, default=d.maxn, help="longest char n-gram")
             p.add_argument("--min-count", type=int, default=d.min_count)
             p.add_argument("--half", action="store_true", help="store the input matrix as float16")
             p.add_argument("--calibrate", action="store_true",
