@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from engine import paths
+from engine import json_text, paths
 
 
 class ModelLoadError(Exception):
@@ -103,7 +103,7 @@ def save_model(directory: Path, tensors: dict, card: ModelCard) -> ModelCard:
     card.date = card.date or datetime.date.today().isoformat()
     if not card.device:
         card.device = "cpu"
-    atomic_write_text(directory / f"{card.name}.json", json.dumps(card.to_dict(), indent=2) + "\n")
+    atomic_write_text(directory / f"{card.name}.json", json_text.dumps(card.to_dict(), indent=2) + "\n")
     return card
 
 
@@ -148,7 +148,17 @@ def model_dirs(task: str) -> list[Path]:
 
 
 def find_model(task: str, name: str) -> Path:
-    """Path (without suffix) of the model `name` of `task`; raises ModelLoadError if none exists."""
+    """Path (without suffix) of the model `name` of `task`; raises ModelLoadError if none exists.
+    `name` may also be a file path (what `seqlab train --out DIR` wrote: DIR/NAME.safetensors)."""
+    if os.sep in name or "/" in name or name.endswith((".safetensors", ".json")):
+        path = Path(name).expanduser()
+        path = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+        if not path.with_suffix(".safetensors").is_file():
+            raise ModelLoadError(f"no model file at {path.with_suffix('.safetensors')}")
+        card = read_card(path)
+        if card.task != task:
+            raise ModelLoadError(f"{path.name} is a model for {card.task}, not for {task}")
+        return path
     for d in model_dirs(task):
         if (d / f"{name}.safetensors").exists():
             return d / name

@@ -13,14 +13,13 @@ SEQLAB_DEBUG=1 to see the traceback of an unexpected failure.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 import traceback
 from typing import Optional
 
-from engine import __version__, tasks
+from engine import __version__, json_text, tasks
 
 EXIT_USAGE = 2
 
@@ -136,7 +135,7 @@ def cmd_info(args) -> int:
         "models": [cards.card_summary(c) for c in cards.list_models()],
     }
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json_text.dumps(info, indent=2))
     else:
         print(f"seqlab {info['version']} · torch {info['torch']} · device {info['device']}")
         for n, state in info["tasks"].items():
@@ -151,7 +150,7 @@ def cmd_data(args) -> int:
     if args.action == "list":
         rows = sources.status()
         if args.json:
-            print(json.dumps(rows, indent=2))
+            print(json_text.dumps(rows, indent=2))
         else:
             for r in rows:
                 state = "fetched" if r["fetched"] else "not fetched"
@@ -189,7 +188,7 @@ def cmd_train(task, args) -> int:
     if card is not None:
         out = {"task": card.task, "name": card.name, "metrics": card.metrics,
                "seconds": round(card.seconds, 1), "bytes": card.bytes}
-        print(json.dumps(out) if args.json else
+        print(json_text.dumps(out) if args.json else
               f"saved {card.task}/{card.name} ({card.bytes:,} bytes) {card.metrics}")
     return 0
 
@@ -206,7 +205,7 @@ def _progress_line(e) -> str:
 
 def cmd_eval(task, args) -> int:
     result = task.evaluate(args)
-    print(json.dumps(result) if args.json else _pretty(result))
+    print(json_text.dumps(result) if args.json else _pretty(result))
     return 0
 
 
@@ -226,18 +225,18 @@ def cmd_predict(task, args) -> int:
             print(f"error: {result['error']}", file=sys.stderr, flush=True)
             if not args.json:                # (JSON output keeps one line per input)
                 continue
-        print(json.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
+        print(json_text.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)
     return 1 if failed else 0
 
 
 def cmd_bench(task, args) -> int:
     result = task.bench(args)
-    print(json.dumps(result, indent=None if args.json else 2))
+    print(json_text.dumps(result, indent=None if args.json else 2))
     return 0
 
 
 def _pretty(obj) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+    return json_text.dumps(obj, indent=2, ensure_ascii=False)
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "bench": cmd_bench}

@@ -70,3 +70,26 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
         cards.atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert not list(tmp_path.glob(".f.json.*"))
+
+
+def _strict(text):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cards_write_strict_json_with_null_for_missing_metrics(tmp_path):
+    card = _card()
+    card.metrics = {"accuracy": float("nan"), "n_test": 0, "curve": [1.0, float("inf")]}
+    cards.save_model(tmp_path, {"w": torch.zeros(2)}, card)
+    assert _strict((tmp_path / "m.json").read_text())["metrics"] == {"accuracy": None, "n_test": 0, "curve": [1.0, None]}
+
+
+def test_find_model_takes_a_path_to_a_saved_model(tmp_path):
+    cards.save_model(tmp_path, {"w": torch.zeros(2)}, _card("mine"))
+    for name in (tmp_path / "mine.safetensors", tmp_path / "mine.json", tmp_path / "mine"):
+        assert cards.find_model("classify", str(name)) == tmp_path / "mine"
+    with pytest.raises(ModelLoadError, match="no model file at"):
+        cards.find_model("classify", str(tmp_path / "other.safetensors"))
+    with pytest.raises(ModelLoadError, match="is a model for classify, not for ocr"):
+        cards.find_model("ocr", str(tmp_path / "mine"))

@@ -39,3 +39,34 @@ def test_encode_equals_per_text_features_for_known_unknown_and_pruned_words():
         rows, offsets = dictionary.encode(train + unseen)
         for i, t in enumerate(train + unseen):
             assert sorted(rows[offsets[i]:offsets[i + 1]].tolist()) == sorted(dictionary.features(t)[0]), t
+
+
+@pytest.mark.parametrize("pruned", [False, True])
+def test_explanations_give_each_word_one_weight_including_its_char_ngrams(pruned):
+    import torch
+
+    from engine.classify.compress import CompressConfig, compress
+    from engine.classify.model import FastText, FastTextConfig
+    from engine.classify.trainer import Encoded, TrainConfig, train
+
+    texts = ["a superb film", "an awful film", "superbly made", "awfully dull", "superb acting", "awful plot"] * 20
+    ys = [["pos"], ["neg"]] * 60
+    cfg = FastTextConfig(dim=8, word_ngrams=2, bucket=5000, minn=3, maxn=5)
+    d = Dictionary.build(texts, ys, word_ngrams=2, bucket=5000, minn=3, maxn=5)
+    model = FastText.create(cfg, d, seed=0)
+    for _ in train(model, Encoded.make(model, texts, d.label_ids(ys)), TrainConfig(epochs=5, batch=8)):
+        pass
+    if pruned:
+        model = compress(model, CompressConfig(dsub=2, cutoff=200, qnorm=False, retrain=False))
+    text = "superbest film film ever"                       # "superbest", "ever": not in the vocabulary
+    label = model.labels.index(model.predict(text)[0][0])
+    contrib = model.explain(text, label)
+    names = [n for n, _ in contrib]
+    if not pruned:
+        assert names[:4] == ["superbest", "film", "film", "ever"] and names[5:] == [
+            "superbest film", "film film", "film ever", "ever </s>"]
+        assert abs(dict(contrib)["superbest"]) > 0             # known only through its char n-grams
+    rows, offsets = model.dict.encode([text])
+    h = model.input.bag(torch.from_numpy(rows), torch.from_numpy(offsets[:-1]))[0]
+    logits = model.loss.W @ h
+    assert abs(sum(w for _, w in contrib) - float(logits[label] - logits.mean())) < 1e-4

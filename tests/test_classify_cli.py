@@ -86,6 +86,21 @@ def test_train_on_a_user_file_then_predict_with_it(capsys, tmp_path):
     assert json.loads(out)["label"] == "spam"
 
 
+def test_a_model_saved_with_out_is_used_by_its_path_and_json_stays_strict(capsys, tmp_path):
+    f = tmp_path / "few.txt"                 # too few lines for a test split: accuracy is unknown
+    f.write_text("".join(f"__label__a café {i}\n__label__b straße {i}\n" for i in range(5)), encoding="utf-8")
+    code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "2", "--bucket", "1000",
+                         "--minn", "2", "--maxn", "3", "--out", str(tmp_path / "models"), "--name", "few", "--json")
+    assert code == 0, err
+    assert json.loads(out, parse_constant=pytest.fail)["metrics"]["accuracy"] is None
+    weights = tmp_path / "models" / "few.safetensors"
+    code, out, err = run(capsys, "predict", "classify", "--model", str(weights), "--json", "café")
+    assert code == 0, err
+    assert [c["ngram"] for c in json.loads(out)["contributions"]][:2] == ["café", "</s>"]   # one entry per word
+    code, out, err = run(capsys, "eval", "classify", "--model", str(weights), "--json")
+    assert code == 0 and json.loads(out, parse_constant=pytest.fail)["accuracy"] is None, err
+
+
 def test_sotu_set_is_paragraph_to_president_with_a_fixed_split():
     from engine.classify import data as datasets
     ds = datasets.load("sotu")

@@ -80,6 +80,23 @@ def test_training_on_own_file_then_cancel_keeps_previous_model(qtbot, tab, tmp_p
     assert tab.slot.get() is kept and kept is not before
 
 
+def test_training_on_a_file_too_small_for_a_test_split_says_so(qtbot, tab, tmp_path):
+    f = tmp_path / "few.txt"
+    f.write_text("".join(f"__label__a café {i}\n__label__b straße {i}\n" for i in range(5)), encoding="utf-8")
+    tab.training.set_own_file(str(f))
+    tab.training.set_value("epochs", 2)
+    tab.training.set_value("threads", 1)
+    tab.training.train_button.click()
+    qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+    assert "saved my-few" in tab.training.status.text()
+    assert "no test texts to measure accuracy on" in tab.training.status.text()
+    qtbot.waitUntil(lambda: tab.current == "my-few", timeout=10000)
+    tab.compression.run_button.click()
+    qtbot.waitUntil(lambda: tab.compression.run_button.isEnabled() and "too few texts" in tab.compression.status.text(),
+                    timeout=30000)
+    assert tab.compression._spots == []
+
+
 def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     tab.compression.dsub.setCurrentText("5")
     tab.compression.cutoff.setValue(3000)

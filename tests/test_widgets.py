@@ -85,6 +85,14 @@ def test_live_plot_and_card_view(qtbot):
     p.add_point("loss", 2, 1.0)
     assert p.series("loss") == ([1.0, 2.0], [2.0, 1.0])
     p.clear()
+    p.resize(400, 300)
+    p.show()
+    p.add_point("loss", 1, 0.69)                          # close values: no "(x0.001)" rescaling
+    p.add_point("valid_accuracy", 1, 0.5)
+    p.add_point("loss", 2, 0.68)
+    qtbot.wait(50)
+    assert p.plot.getAxis("left").labelString().count("x0.001") == 0
+    p.clear()
     assert p.series("loss") == ([], [])
     v = ModelCardView()
     qtbot.addWidget(v)

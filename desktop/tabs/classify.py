@@ -13,6 +13,7 @@ asks through signals, the tab submits, and the bridge calls the panel back on th
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable, Optional
 
@@ -294,8 +295,10 @@ class Tab(DemoTab):
     def _on_trained(self, card) -> None:
         cal = card.metrics.get("calibration")
         calibrated = f" ({cal['accuracy_before']} before scaling W by {cal['scale']})" if cal else ""
-        self.training.finished(f"saved {card.name} ({run_settings(card.config)}): test accuracy "
-                               f"{card.metrics.get('accuracy')}{calibrated}, "
+        acc = card.metrics.get("accuracy")
+        measured = (f"test accuracy {acc}" if isinstance(acc, float) and math.isfinite(acc)
+                    else "no test texts to measure accuracy on")     # a small file: no test split
+        self.training.finished(f"saved {card.name} ({run_settings(card.config)}): {measured}{calibrated}, "
                                f"{card.metrics.get('train_seconds')} s of training")
         self._before_training = None
         self._load(card.name)

@@ -16,6 +16,9 @@ class LivePlot(QWidget):
         self.plot = pg.PlotWidget(title=title)
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
+        # losses and accuracies near each other (0.50-0.69) made pyqtgraph relabel the axis
+        # "loss (x0.001)" with ticks at 500-700: keep the values as they are
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.setLogMode(y=log_y)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(-10, 10))

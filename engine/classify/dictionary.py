@@ -214,17 +214,20 @@ class Dictionary:
 
     def features(self, text: str, names: bool = True) -> tuple[list[int], list[str]]:
         """Row ids of a text and, for each, the n-gram it stands for (for explanations;
-        names=False skips them: the single-text prediction path needs only the rows)."""
+        names=False skips them: the single-text prediction path needs only the rows).
+        A word's rows come together: its own row (if in the vocabulary), then its character
+        n-grams. The first is named after the word, the others '' ("the same word again"), so
+        that an explanation can give each word one weight."""
         tokens = tokenize(normalize(text, self.lower))
         rows, labels = [], []
         for tok in tokens:
+            start = len(rows)
             i = self.word2id.get(tok)
             if i is not None:
                 rows.append(i)
-                labels.append(tok)
-            for r in self._char_ngrams(tok):
-                rows.append(r)
-                labels.append(tok)
+            rows += self._char_ngrams(tok)
+            if names and len(rows) > start:
+                labels += [tok] + [""] * (len(rows) - start - 1)
         if self.word_ngrams > 1:
             hashes = _as_int64_of_int32(np.array([_hash_cached(t) for t in tokens], dtype=np.uint64))
             for n in range(2, self.word_ngrams + 1):

@@ -8,7 +8,8 @@ def evaluate_probs(probs: torch.Tensor, targets: list[list[int]], labels: list[s
     """probs (n, C) and each example's true label ids -> metrics dict."""
     n = len(targets)
     if n == 0:
-        return {"accuracy": float("nan"), "n": 0}
+        nan = float("nan")                     # (cards and --json write it as null)
+        return {"accuracy": nan, "precision_at_1": nan, "recall_at_1": nan, "n": 0, "f1": {}}
     top = probs.argmax(1).tolist()
     hits = [t in ts for t, ts in zip(top, targets)]
     gold = sum(len(ts) for ts in targets)

@@ -100,8 +100,9 @@ class FastText:
 
     @torch.no_grad()
     def explain(self, text: str, label: int | None = None) -> list[tuple[str, float]]:
-        """(n-gram, contribution to the label's score) for every feature of the text, in text
-        order; the contributions sum exactly to the score (see the module docstring)."""
+        """(n-gram, contribution to the label's score) for every word and word n-gram of the text,
+        in text order; a word's character n-grams are added to the word. The contributions sum
+        exactly to the score (see the module docstring)."""
         rows, names = self.dict.features(text[:MAX_CHARS])
         if not rows:
             return []
@@ -109,14 +110,17 @@ class FastText:
             label = self.predict(text)[0][0]
             label = self.labels.index(label)
         vecs = self.input.rows_np(np.asarray(rows, dtype=np.int64))  # (n, dim)
+        kept = np.ones(len(rows), dtype=bool)
         if self.input.kept is not None:                             # pruned rows are not in the bag
-            keep = np.abs(vecs).sum(1) > 0
-            names = [n for n, k in zip(names, keep.tolist()) if k]
-            vecs = vecs[keep]
-        if len(names) == 0:
+            kept = np.abs(vecs).sum(1) > 0
+        if not kept.any():
             return []
-        contrib = vecs @ self.loss.logit_direction(label).numpy() / np.float32(len(names))
-        return list(zip(names, contrib.tolist()))
+        contrib = vecs @ self.loss.logit_direction(label).numpy() / np.float32(kept.sum())
+        # one entry per word: rows named '' are more character n-grams of the word before them
+        group = np.cumsum([n != "" for n in names]) - 1
+        weight = np.bincount(group, weights=contrib.astype(np.float64))
+        has_rows = np.bincount(group, weights=kept) > 0
+        return [(n, w) for n, w, k in zip((n for n in names if n), weight.tolist(), has_rows) if k]
 
     # -- weights ------------------------------------------------------------------------------
     def tensors(self) -> dict:

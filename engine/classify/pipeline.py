@@ -196,6 +196,9 @@ def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, ret
     with retraining also "accuracy_before_retrain" (the same quantized input, output not yet
     retrained), so what the retraining recovers is shown, not assumed."""
     ds = datasets.load(data_name)
+    if len(ds.test) == 0:
+        raise ValueError(f"{os.path.basename(data_name)} has too few texts for a test split, so a compressed "
+                         "model's accuracy cannot be measured")
     valid = None
     with gc_paused():
         if cfg.retrain and retrain_set is None:
