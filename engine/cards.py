@@ -152,6 +152,8 @@ def find_model(task: str, name: str) -> Path:
     `name` may also be a file path (what `seqlab train --out DIR` wrote: DIR/NAME.safetensors)."""
     if os.sep in name or "/" in name or name.endswith((".safetensors", ".json")):
         path = Path(name).expanduser()
+        if path.is_dir():
+            raise ModelLoadError(f"{name} is a folder: give the path of a model's .safetensors file in it")
         path = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
         if not path.with_suffix(".safetensors").is_file():
             raise ModelLoadError(f"no model file at {path.with_suffix('.safetensors')}")

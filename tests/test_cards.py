@@ -89,6 +89,8 @@ def test_find_model_takes_a_path_to_a_saved_model(tmp_path):
     cards.save_model(tmp_path, {"w": torch.zeros(2)}, _card("mine"))
     for name in (tmp_path / "mine.safetensors", tmp_path / "mine.json", tmp_path / "mine"):
         assert cards.find_model("classify", str(name)) == tmp_path / "mine"
+    with pytest.raises(ModelLoadError, match="is a folder"):
+        cards.find_model("classify", str(tmp_path))
     with pytest.raises(ModelLoadError, match="no model file at"):
         cards.find_model("classify", str(tmp_path / "other.safetensors"))
     with pytest.raises(ModelLoadError, match="is a model for classify, not for ocr"):
