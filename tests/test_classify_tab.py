@@ -97,6 +97,27 @@ def test_training_on_a_file_too_small_for_a_test_split_says_so(qtbot, tab, tmp_p
     assert tab.compression._spots == []
 
 
+def test_character_ngrams_give_unseen_words_a_weight(qtbot, tab, tmp_path):
+    f = tmp_path / "spam.txt"
+    f.write_text("".join(f"__label__spam buy cheap pills {i}\n__label__ham see you at lunch {i}\n"
+                         for i in range(100)))
+    tab.training.set_own_file(str(f))
+    tab.training.set_value("epochs", 5)
+    tab.training.set_value("bucket", 2000)
+    tab.training.set_value("threads", 1)
+    tab.training.set_value("chars", "3-6")
+    tab.training.train_button.click()
+    qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+    assert "saved my-spam-chars3-6" in tab.training.status.text()
+    assert "char n-grams 3-6" in tab.training.status.text()
+    qtbot.waitUntil(lambda: tab.current == "my-spam-chars3-6" and tab.current in tab.models, timeout=10000)
+    tab.editor.setPlainText("cheapest lunches")            # neither word was in the training texts
+    qtbot.waitUntil(lambda: tab.result.text().startswith(("spam", "ham")), timeout=10000)
+    qtbot.waitUntil(lambda: [w for w, _ in tab.words.spans()] == ["cheapest", "lunches"], timeout=10000)
+    weights = dict(tab.words.spans())
+    assert weights["cheapest"] != 0 and weights["lunches"] != 0
+
+
 def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     tab.compression.dsub.setCurrentText("5")
     tab.compression.cutoff.setValue(3000)
@@ -160,6 +181,7 @@ def test_trained_model_names_say_the_loss_and_tree():
     assert trained_model_name("/x/y/reviews.csv", "hs", "huffman") == "my-reviews-hs"
     assert trained_model_name("sotu", "hs2", "similarity") == "my-sotu-hs2-similarity"
     assert trained_model_name("sotu", "ova", "similarity") == "my-sotu-ova"
+    assert trained_model_name("sentiment", "softmax", "huffman", "3-6") == "my-sentiment-chars3-6"
 
 
 def test_memory_axis_labels_are_1_2_5_steps_not_every_minor_tick():

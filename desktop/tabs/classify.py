@@ -75,12 +75,18 @@ def train_job(options: dict):
     return pipeline.train_model(pipeline.Options(**options))
 
 
-def trained_model_name(data: str, loss: str, tree: str) -> str:
-    """"my-<data set or file>", with the loss (and a similarity tree) unless softmax, so that a
-    softmax and a hierarchical softmax trained on one set sit side by side in the model list."""
+# the training panel's character n-gram choices -> (minn, maxn); fastText's supervised default is none
+CHAR_NGRAMS = {"none": (0, 0), "2-4": (2, 4), "3-6": (3, 6)}
+
+
+def trained_model_name(data: str, loss: str, tree: str, chars: str = "none") -> str:
+    """"my-<data set or file>", with the loss (and a similarity tree) unless softmax, and the
+    character n-grams if any, so that models trained on one set differently sit side by side."""
     name = "my-" + os.path.splitext(os.path.basename(data))[0]
     if loss != "softmax":
         name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and tree == "similarity" else "")
+    if chars != "none":
+        name += f"-chars{chars}"
     return name
 
 
@@ -90,8 +96,9 @@ def run_settings(config: dict) -> str:
     loss, threads = model.get("loss", "softmax"), train.get("threads")
     if loss in ("hs", "hs2"):
         loss += f", {model.get('hs_tree', 'huffman')} tree"
+    chars = f", char n-grams {model['minn']}-{model['maxn']}" if model.get("maxn") else ""
     return (f"{loss}, {train.get('epochs')} epochs, dim {model.get('dim')}, "
-            f"word n-grams {model.get('word_ngrams')}, {threads} thread{'s' if threads != 1 else ''}")
+            f"word n-grams {model.get('word_ngrams')}{chars}, {threads} thread{'s' if threads != 1 else ''}")
 
 
 # -- the tab ------------------------------------------------------------------------------------------
@@ -180,12 +187,13 @@ class Tab(DemoTab):
             Param("dim", "dimension", "int", 10, 2, 300),
             Param("word_ngrams", "word n-grams", "int", 2, 1, 5),
             Param("bucket", "hash buckets", "int", 200_000, 1_000, 4_000_000),
+            Param("chars", "character n-grams", "choice", "none", choices=list(CHAR_NGRAMS)),
             Param("loss", "loss", "choice", "softmax", choices=["softmax", "hs", "hs2", "ova"]),
             Param("hs_tree", "label tree (hs, hs2)", "choice", "huffman", choices=["huffman", "similarity"]),
             Param("threads", "Hogwild threads", "int", 2, 1, 16),
             Param("calibrate", "calibrate on validation split", "bool", False),
         ])
-        self.training.plot.plot.setLabel("bottom", "tokens processed")   # the trainer's step unit
+        self.training.plot.plot.setLabel("bottom", "input rows processed (words and n-grams)")  # trainer's step
         self.training.trainRequested.connect(self._on_train)
         self.training.cancelRequested.connect(self.cancel_training)
         self.compression = CompressionPanel()
@@ -280,7 +288,8 @@ class Tab(DemoTab):
         data = values["own_file"] if values.get("own_file") else values["dataset"]
         options = {k: values[k] for k in ("epochs", "lr", "dim", "word_ngrams", "bucket", "loss", "hs_tree",
                                           "threads", "calibrate")}
-        options.update(data=data, name=trained_model_name(data, options["loss"], options["hs_tree"]))
+        options["minn"], options["maxn"] = CHAR_NGRAMS[values["chars"]]
+        options.update(data=data, name=trained_model_name(data, options["loss"], options["hs_tree"], values["chars"]))
         self._before_training = (self.current, self.slot.get())
         self.training.started(f"training on {data}…")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,

@@ -157,8 +157,9 @@ def sgd_epoch(model: FastText, batches: Batches, order: list[int], lr_at, counte
 
 
 def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | None = None):
-    """Train `model` in place. Generator of Progress (step = tokens processed); a checkpoint
-    (frozen copy) at each epoch end. Returns {"seconds", "tokens", "loss"}."""
+    """Train `model` in place. Generator of Progress (step = input rows processed: words and
+    n-grams); a checkpoint (frozen copy) at each epoch end. Returns {"seconds", "tokens", "loss"}
+    ("tokens": the rows processed)."""
     if data.n == 0:
         raise ValueError("no training examples")
     if not hasattr(model.input, "weight") or model.input.kept is not None:
@@ -179,7 +180,8 @@ def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | Non
 
 @dataclass
 class LinearDecay:
-    """fastText's schedule: lr * (1 - tokens processed / tokens in all epochs)."""
+    """fastText's schedule: lr * (1 - done / all), counted here in input rows (words and
+    n-grams) where fastText counts words; the two grow together text by text."""
     lr: float
     total: int
 
