@@ -325,7 +325,8 @@ class Tab(DemoTab):
     # -- compression (the panel asks and shows: desktop/tabs/classify_compress.py) ------------
     def _on_compress(self, settings: dict) -> None:
         if self.current not in self.models:
-            self.compression.show_message("load or train a model first")
+            self.compression.show_message(f"{self.current} is still loading: try again in a moment" if self.current
+                                          else "load or train a model first")
             return
         model, card = self.models[self.current]
         if not hasattr(model.input, "weight"):
