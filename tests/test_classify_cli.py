@@ -81,9 +81,14 @@ def test_train_on_a_user_file_then_predict_with_it(capsys, tmp_path):
     f.write_text("text,label\n" + "".join(f"spam offer {i},spam\nhello friend {i},ham\n" for i in range(40)))
     code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "5", "--bucket", "1000", "--json")
     assert code == 0, err
-    assert json.loads(out)["name"] == "custom"
-    code, out, _ = run(capsys, "predict", "classify", "--model", "custom", "--json", "spam offer")
+    assert json.loads(out)["name"] == "mine"                 # named after the file
+    code, out, _ = run(capsys, "predict", "classify", "--model", "mine", "--json", "spam offer")
     assert json.loads(out)["label"] == "spam"
+    # the same file with hierarchical softmax and char n-grams: saved beside it, not over it
+    code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "5", "--bucket", "1000",
+                         "--loss", "hs", "--minn", "3", "--maxn", "5", "--json")
+    assert code == 0 and json.loads(out)["name"] == "mine-hs-chars3-5", err
+    assert {c.name for c in cards.list_models("classify")} >= {"mine", "mine-hs-chars3-5"}
 
 
 def test_a_model_saved_with_out_is_used_by_its_path_and_json_stays_strict(capsys, tmp_path):

@@ -90,7 +90,7 @@ def test_training_on_a_file_too_small_for_a_test_split_says_so(qtbot, tab, tmp_p
     qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
     assert "saved my-few" in tab.training.status.text()
     assert "no test texts to measure accuracy on" in tab.training.status.text()
-    qtbot.waitUntil(lambda: tab.current == "my-few", timeout=10000)
+    qtbot.waitUntil(lambda: tab.current == "my-few" and tab.current in tab.models, timeout=10000)
     tab.compression.run_button.click()
     qtbot.waitUntil(lambda: tab.compression.run_button.isEnabled() and "too few texts" in tab.compression.status.text(),
                     timeout=30000)

@@ -14,7 +14,6 @@ asks through signals, the tab submits, and the bridge calls the panel back on th
 from __future__ import annotations
 
 import math
-import os
 from typing import Callable, Optional
 
 from PySide6.QtGui import QFont
@@ -80,14 +79,10 @@ CHAR_NGRAMS = {"none": (0, 0), "2-4": (2, 4), "3-6": (3, 6)}
 
 
 def trained_model_name(data: str, loss: str, tree: str, chars: str = "none") -> str:
-    """"my-<data set or file>", with the loss (and a similarity tree) unless softmax, and the
-    character n-grams if any, so that models trained on one set differently sit side by side."""
-    name = "my-" + os.path.splitext(os.path.basename(data))[0]
-    if loss != "softmax":
-        name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and tree == "similarity" else "")
-    if chars != "none":
-        name += f"-chars{chars}"
-    return name
+    """"my-" + the engine's default name (data set, loss, tree, character n-grams), so that a
+    tab's trainings never replace a shipped model or a CLI-trained one."""
+    from engine.classify.pipeline import model_name
+    return "my-" + model_name(data, loss, tree, *CHAR_NGRAMS[chars])
 
 
 def run_settings(config: dict) -> str:

@@ -64,6 +64,18 @@ class Options:
         return " ".join(shlex.quote(p) for p in parts)
 
 
+def model_name(data: str, loss: str = "softmax", hs_tree: str = "huffman", minn: int = 0, maxn: int = 0) -> str:
+    """A trained model's default name: the data set (a file: its name without extension), then
+    the loss unless softmax (and a similarity tree), then the character n-grams if any, so that
+    models trained on one set in different ways sit side by side instead of replacing each other."""
+    name = data if data in datasets.DATASETS else os.path.splitext(os.path.basename(data))[0] or "custom"
+    if loss != "softmax":
+        name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and hs_tree == "similarity" else "")
+    if maxn > 0:
+        name += f"-chars{minn}-{maxn}"
+    return name
+
+
 def load(name: str) -> FastText:
     """A saved model by name (user models first, then shipped ones); ModelLoadError if unusable."""
     path = cards.find_model(TASK, name)
@@ -117,7 +129,7 @@ def train_model(opt: Options):
                "train_seconds": round(stats["seconds"], 3)}
     if calibration:
         metrics["calibration"] = calibration
-    name = opt.name or (opt.data if opt.data in datasets.DATASETS else "custom")
+    name = opt.name or model_name(opt.data, opt.loss, opt.hs_tree, opt.minn, opt.maxn)
     card = cards.ModelCard(task=TASK, name=name, arch="fasttext", config={
         "model": asdict(cfg), "train": asdict(tcfg)}, metrics=metrics, data={"dataset": opt.data, **ds.source},
         train_command=Options(**{**asdict(opt), "name": name}).command(),
