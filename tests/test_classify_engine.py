@@ -144,7 +144,7 @@ def test_each_loss_learns_the_keywords(loss, min_acc):
     probs = model.probs_texts(test_texts[:5])
     if loss != "ova":
         assert torch.allclose(probs.sum(1), torch.ones(5), atol=1e-4)
-    assert events[-1]["tokens"] > 0 and events[-2].checkpoint is not None
+    assert events[-1]["rows"] > 0 and events[-2].checkpoint is not None
 
 
 def test_shared_rows_sum_is_an_option_and_differs_from_the_mean():
@@ -189,7 +189,7 @@ def test_hogwild_workers_train_shared_parameters():
     model, _, events = fit(texts, ys, threads=2, epochs=5)
     test_texts, test_ys = synthetic(200, seed=1)
     assert accuracy(model, Encoded.make(model, test_texts, model.dict.label_ids(test_ys))) >= 0.9
-    assert events[-1]["tokens"] == 5 * sum(len(t.split()) + 1 + len(t.split()) for t in texts)
+    assert events[-1]["rows"] == 5 * sum(len(t.split()) + 1 + len(t.split()) for t in texts)
 
 
 def test_cancelling_hogwild_stops_the_workers():

@@ -158,8 +158,7 @@ def sgd_epoch(model: FastText, batches: Batches, order: list[int], lr_at, counte
 
 def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | None = None):
     """Train `model` in place. Generator of Progress (step = input rows processed: words and
-    n-grams); a checkpoint (frozen copy) at each epoch end. Returns {"seconds", "tokens", "loss"}
-    ("tokens": the rows processed)."""
+    n-grams); a checkpoint (frozen copy) at each epoch end. Returns {"seconds", "rows", "loss"}."""
     if data.n == 0:
         raise ValueError("no training examples")
     if not hasattr(model.input, "weight") or model.input.kept is not None:
@@ -228,7 +227,7 @@ def _train_inprocess(model, data, cfg, valid, total, lr_at):
                          model, valid, checkpoint=True)
     finally:
         torch.set_num_threads(threads)
-    return {"tokens": done[0], "loss": _mean(loss_acc)}
+    return {"rows": done[0], "loss": _mean(loss_acc)}
 
 
 def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, stop):
@@ -292,4 +291,4 @@ def _train_hogwild(model, data, cfg, valid, total, lr_at):
                 if w.is_alive():
                     w.terminate()
     yield _event(int(done.sum()), total, _mean(loss_acc.sum(0)), "done", model, valid, checkpoint=True)
-    return {"tokens": int(done.sum()), "loss": _mean(loss_acc.sum(0))}
+    return {"rows": int(done.sum()), "loss": _mean(loss_acc.sum(0))}
