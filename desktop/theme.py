@@ -34,6 +34,9 @@ def apply(dark: bool) -> None:
                 axis = widget.getPlotItem().getAxis(name)
                 axis.setPen(foreground)
                 axis.setTextPen(foreground)
+            for item in widget.getPlotItem().items:      # point labels (the compression plot's)
+                if isinstance(item, pg.TextItem):
+                    item.setColor(foreground)
 
 
 def is_dark() -> bool:

@@ -101,6 +101,22 @@ def test_dark_theme_is_applied_and_remembered(qtbot, bridge, window):
     assert not theme.is_dark()
 
 
+def test_plot_labels_follow_the_theme(qtbot):
+    import pyqtgraph as pg
+
+    from desktop import theme
+    from desktop.tabs.classify_compress import CompressionPanel
+    theme.apply(dark=False)
+    panel = CompressionPanel()
+    qtbot.addWidget(panel)
+    panel.add_point(8000, 0.78, "dense", dense=True)
+    label = next(i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem))
+    assert label.color.lightness() < 60                   # dark text on the light background
+    theme.apply(dark=True)
+    assert label.color.lightness() > 200
+    theme.apply(dark=False)
+
+
 def test_device_menu_lists_only_available_devices(qtbot, window):
     from engine import device
     start_warm_up(window)

@@ -180,7 +180,9 @@ class CompressionPanel(QWidget):
                             "brush": pg.mkBrush("#1f77b4" if dense else "#d62728"), "data": label})
         self.points.setData(self._spots)
         self.plot.getPlotItem().getViewBox().setDefaultPadding(0.15)
-        text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(1, 1) if dense else (0, 1))
+        # in the theme's text colour: pyqtgraph's default light grey vanished on the light theme
+        text = pg.TextItem(f"{label}\n{kb:,.0f} KB, {100 * accuracy:.1f}%", anchor=(1, 1) if dense else (0, 1),
+                           color=pg.getConfigOption("foreground"))
         text.setPos(math.log10(max(kb, 1e-3)), 100 * accuracy)
         self.plot.addItem(text)
         # our own labels at 1-2-5 steps: pyqtgraph's log axis labels every minor tick of a
