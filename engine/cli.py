@@ -212,6 +212,8 @@ def cmd_eval(task, args) -> int:
 def cmd_predict(task, args) -> int:
     inputs = list(args.inputs)
     if inputs == ["-"]:
+        if hasattr(sys.stdin, "reconfigure"):    # bytes that are not UTF-8 reach the task's check
+            sys.stdin.reconfigure(errors="surrogateescape")
         inputs = [line.rstrip("\n") for line in sys.stdin]
     if not inputs:
         raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")

@@ -153,9 +153,12 @@ def test_bad_input_never_crashes(tiny):
     tr = Translator.from_tensors(*cards.load_model(out / "tiny"))
     assert tr.translate("")["translation"] == ""
     assert tr.translate("   ")["alignment"] == []
-    for text in ["🙂🙂 ciao 🎉", "Привет мир", "\x00\x07 gatto", "a" * 3000]:
+    for text in ["🙂🙂 ciao 🎉", "Привет мир", "\x07 gatto", "a" * 3000]:
         r = tr.translate(text, beam=2)
         assert isinstance(r["translation"], str)
+    for text, message in [("\x00\x07 gatto", "binary data"), ("caf\udce9", "not valid UTF-8")]:
+        with pytest.raises(ValueError, match=message):    # one clear message, not a translation
+            tr.translate(text)
     r = tr.translate("Il gatto dorme. " * 400, beam=1)
     assert "notice" in r and len(r["source_tokens"]) <= 3 * MAX_WORDS
 

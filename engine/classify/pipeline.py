@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine import cards, paths
+from engine.text_input import not_text
 from engine.classify import data as datasets
 from engine.classify.calibrate import calibrate
 from engine.classify.compress import CompressConfig, compress, size_bytes
@@ -184,12 +185,9 @@ def evaluate_split(model: FastText, split: datasets.Split) -> dict:
 
 def predict(model: FastText, text: str, k: int = 5) -> dict:
     """One JSON-able prediction: label, probs (top k), contributions (n-gram -> weight)."""
-    if "\x00" in text:
-        return {"label": None, "probs": {}, "contributions": [], "hint": "this looks like binary data, not text"}
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:                  # undecodable bytes from stdin (surrogateescape)
-        return {"label": None, "probs": {}, "contributions": [], "hint": "this text is not valid UTF-8"}
+    problem = not_text(text)
+    if problem:
+        return {"label": None, "probs": {}, "contributions": [], "hint": problem}
     if not text.strip():
         return {"label": None, "probs": {}, "contributions": [], "hint": "empty text: type a sentence to classify"}
     out = {}

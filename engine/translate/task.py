@@ -130,7 +130,10 @@ class TranslateTask:
         beam = _check_beam(args.beam)
         tr = load_translator(args.model, args.device or "cpu")
         for text in inputs:
-            yield tr.translate(text, beam=beam, n_best=max(1, min(args.nbest, beam)))
+            try:
+                yield tr.translate(text, beam=beam, n_best=max(1, min(args.nbest, beam)))
+            except ValueError as exc:            # this input only: the others still get answers
+                yield {"error": str(exc)}
 
     # -- bench -------------------------------------------------------------------------------
     def bench(self, args):

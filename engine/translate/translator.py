@@ -15,6 +15,7 @@ import torch
 
 from engine import cards
 from engine.seq.beam import beam_search
+from engine.text_input import not_text
 from engine.translate import bpe
 from engine.translate.model import Seq2Seq, Seq2SeqConfig
 
@@ -89,6 +90,9 @@ class Translator:
         t0 = time.perf_counter()
         if not isinstance(text, str):
             raise ValueError("the input must be text")
+        problem = not_text(text)
+        if problem:
+            raise ValueError(problem)
         chunks, notice = split_input(text)
         result = {"translation": "", "source_tokens": [], "target_tokens": [], "alignment": [],
                   "nbest": [], "ms": 0.0}

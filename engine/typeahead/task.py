@@ -16,6 +16,7 @@ from typing import Iterator
 from engine import bench as benchmod
 from engine import cards, paths
 from engine.runtime import Progress
+from engine.text_input import not_text
 from engine.typeahead import data as D
 from engine.typeahead import models as M
 from engine.typeahead import vocab as V
@@ -85,7 +86,11 @@ class TypeaheadTask:
             raise ValueError("--temperature must be a positive number")
         ta = TypeAhead(M.load(args.model))
         for text in inputs:
-            check_text(text)
+            try:
+                check_text(text)
+            except ValueError as exc:            # this input only: the others still get answers
+                yield {"error": str(exc)}
+                continue
             out = ta.predict(text, k=max(1, min(args.k, 50)), order=args.order,
                              temperature=args.temperature)
             out.pop("ghost", None)
@@ -104,8 +109,9 @@ def check_order(order) -> None:
 def check_text(text: str) -> None:
     if len(text) > MAX_INPUT_CHARS:
         raise ValueError(f"input is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}")
-    if "\x00" in text:
-        raise ValueError("input contains NUL bytes: binary, not text")
+    problem = not_text(text)
+    if problem:
+        raise ValueError(problem)
 
 
 # -- training -----------------------------------------------------------------------------------
