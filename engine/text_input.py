@@ -1,4 +1,4 @@
-"""What every task checks before reading a text it was given (typed, pasted or piped): the one
+"""What every text task checks before reading a text it was given (typed, pasted or piped): the one
 clear message for input that is not text. `seqlab predict ... -` reads stdin with
 errors="surrogateescape" (cli.py), so bytes that are not UTF-8 arrive as lone surrogates
 instead of an exception."""

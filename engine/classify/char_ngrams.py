@@ -1,11 +1,11 @@
 """Character n-gram hashes of many words at once (fastText's subwords, vectorized with numpy).
 
 fastText hashes every character n-gram (minn..maxn characters) of "<word>" with 32-bit FNV-1a
-over its UTF-8 bytes. Done one n-gram at a time in Python that was ~1 s of a 1.6 s training
-on the sentiment set (20k words, ~30 n-grams each). Here the words are grouped by length, so
-one group's n-grams all start at the same positions: each FNV-1a step is one numpy operation
-over the whole group. Words with non-ASCII characters (few in these data sets) keep the
-per-n-gram path, since a character there is several bytes.
+over its UTF-8 bytes. Done one n-gram at a time in Python, the setup took 0.80 s of a 1.50 s
+training on the sentiment set (21k words, ~26 n-grams each at 3-6; one-off timing). Here the
+words are grouped by length, so one group's n-grams all start at the same positions: each
+FNV-1a step is one numpy operation over the whole group. Words with non-ASCII characters (few
+in the English sets) keep the per-n-gram path, since a character there is several bytes.
 """
 from __future__ import annotations
 

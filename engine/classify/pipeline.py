@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine import cards, paths
-from engine.text_input import not_text
 from engine.classify import data as datasets
 from engine.classify.calibrate import calibrate
 from engine.classify.compress import CompressConfig, compress, size_bytes
@@ -23,6 +22,7 @@ from engine.classify.losses import LOSSES
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
 from engine.classify.trainer import Encoded, TrainConfig, accuracy, train
+from engine.text_input import not_text
 
 TASK = "classify"
 MAX_EXPLAIN = 400            # contributions listed per prediction (a 1 MB paste has ~200k)

@@ -56,7 +56,9 @@ class ClassifyTask:
         d = pipeline.Options()
         if command == "train":
             _add_train_options(p, d)
-            p.add_argument("--name", default="", help="model name (default: the data set's name)")
+            p.add_argument("--name", default="",
+                           help="model name (default: the data set or file name, then the loss unless softmax "
+                                "and the char n-grams, e.g. bible-hs)")
             p.add_argument("--min-count", type=int, default=d.min_count)
             p.add_argument("--half", action="store_true", help="store the input matrix as float16")
             p.add_argument("--calibrate", action="store_true",
