@@ -49,6 +49,7 @@ def run_gui(argv: list[str]) -> int:
         return 1
     from PySide6.QtWidgets import QApplication
 
+    from desktop import binding_check
     from desktop.bridge import EngineBridge
     from desktop.main_window import MainWindow, start_warm_up
     from engine.runtime import Engine
@@ -64,11 +65,19 @@ def run_gui(argv: list[str]) -> int:
     except ValueError as exc:            # a misspelt --device
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    binding_problem = binding_check.problem()
+    if binding_problem:
+        print(f"warning: {binding_problem}", file=sys.stderr)
+        if args.self_test:
+            print(f"self-test failed: {binding_problem}")
+            return 1
     bridge = EngineBridge(engine)
     window = MainWindow(bridge, store)
     window.show()
     app.processEvents()
     window.shown_after_s = time.monotonic() - t_start
+    if binding_problem:
+        window.statusBar().showMessage(binding_problem)
     start_warm_up(window)
     try:
         if args.self_test:

@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
@@ -56,6 +57,25 @@ class ModelCard:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+# a model name is a file stem in the models folder: no separators (a name like "../x" would write
+# outside it), no leading dot (hidden files), nothing a shell or another OS would trip over
+_NAME = re.compile(r"\w[\w.-]{0,99}")
+
+
+def check_name(name: str) -> str:
+    """`name` if it can name a model file; ValueError with one readable line if not."""
+    if not _NAME.fullmatch(name or ""):
+        raise ValueError(f"{name!r} cannot name a model: use 1-100 letters, digits, '-', '_' or '.', "
+                         "starting with a letter or digit")
+    return name
+
+
+def name_from(text: str, fallback: str = "custom") -> str:
+    """A valid model name made from a file stem or other text ('my file (1)' -> 'my-file-1')."""
+    name = re.sub(r"[^\w.-]+", "-", text).strip(".-")[:100].strip(".-")
+    return name if _NAME.fullmatch(name) else fallback
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -92,6 +112,7 @@ def save_model(directory: Path, tensors: dict, card: ModelCard) -> ModelCard:
     """Save weights + card atomically into `directory`; fills params, bytes, sha256, date."""
     from safetensors.torch import save
 
+    check_name(card.name)
     directory = Path(directory)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     blob = save(tensors, metadata={"task": card.task, "name": card.name})

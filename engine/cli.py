@@ -19,7 +19,7 @@ import time
 import traceback
 from typing import Optional
 
-from engine import __version__, json_text, tasks
+from engine import __version__, cards, json_text, tasks
 
 EXIT_USAGE = 2
 
@@ -170,6 +170,11 @@ def cmd_data(args) -> int:
 
 def cmd_train(task, args) -> int:
     from engine.runtime import Progress
+    if getattr(args, "name", None):            # a bad name must fail now, not after the training
+        try:
+            cards.check_name(args.name)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     gen = task.train(args)
     last, card = 0.0, None
     try:
@@ -189,7 +194,7 @@ def cmd_train(task, args) -> int:
         out = {"task": card.task, "name": card.name, "metrics": card.metrics,
                "seconds": round(card.seconds, 1), "bytes": card.bytes}
         print(json_text.dumps(out) if args.json else
-              f"saved {card.task}/{card.name} ({card.bytes:,} bytes) {card.metrics}")
+              f"saved {card.task}/{card.name} ({card.bytes:,} bytes) {json_text.dumps(card.metrics)}")
     return 0
 
 

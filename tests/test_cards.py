@@ -95,3 +95,18 @@ def test_find_model_takes_a_path_to_a_saved_model(tmp_path):
         cards.find_model("classify", str(tmp_path / "other.safetensors"))
     with pytest.raises(ModelLoadError, match="is a model for classify, not for ocr"):
         cards.find_model("ocr", str(tmp_path / "mine"))
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "", ".hidden", "x" * 101, "a b"])
+def test_a_name_that_is_not_a_file_stem_is_refused_before_anything_is_written(tmp_path, name):
+    with pytest.raises(ValueError, match="cannot name a model"):
+        cards.save_model(tmp_path / "models", {"w": torch.zeros(2)}, _card(name))
+    assert not any(tmp_path.rglob("*.*"))
+
+
+def test_file_stems_become_valid_names():
+    assert cards.name_from("my file (1)") == "my-file-1"
+    assert cards.name_from("critiques_été.v2") == "critiques_été.v2"
+    assert cards.name_from("...") == "custom" and cards.name_from("") == "custom"
+    for stem in ["my file (1)", "critiques_été.v2", "a" * 300, "-.-x"]:
+        assert cards.check_name(cards.name_from(stem))

@@ -193,3 +193,9 @@ def test_bench_trains_both_with_the_same_char_ngram_settings(capsys, tmp_path):
     assert result["accuracy"]["seqlab"] >= 0.9 and result["accuracy"]["fasttext"] >= 0.9
     assert result["train_seconds"]["seqlab"] > 0 and result["train_time_ratio"] > 0
     assert result["quantized"]["seqlab"]["dense"]["bytes"] > result["quantized"]["seqlab"]["dsub2_cutoff0"]["bytes"]
+
+
+def test_train_refuses_a_name_outside_the_models_folder_before_training(capsys, seqlab_home):
+    code, out, err = run(capsys, "train", "classify", "--data", "sentiment", "--epochs", "1", "--name", "../evil")
+    assert code == 2 and "cannot name a model" in err and "[" not in err   # no progress line: nothing trained
+    assert not list(seqlab_home.rglob("*.safetensors"))

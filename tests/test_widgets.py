@@ -50,6 +50,26 @@ def test_training_panel_collects_settings_and_shows_progress(qtbot):
     assert panel.train_button.isEnabled()
 
 
+def test_training_panel_puts_measures_on_their_own_axis_and_leaves_counters_out(qtbot):
+    panel = TrainingPanel(["a"], [])
+    qtbot.addWidget(panel)
+    panel.resize(500, 500)
+    panel.show()
+    panel.started()
+    for step, (loss, ppl) in enumerate([(6.0, 400.0), (5.0, 150.0), (4.5, 90.0)], 1):
+        panel.on_progress(Progress(step, 3, loss=loss, metrics={"ppl": ppl, "epoch": 1}))
+    qtbot.wait(50)
+    item = panel.plot.plot.getPlotItem()
+    assert panel.plot.series("epoch") == ([], []) and "epoch 1" in panel.status.text()
+    assert item.getAxis("left").labelString().count("loss") and item.getAxis("right").labelString().count("ppl")
+    # each axis spans its own values: the loss is not flattened against a perplexity of 400
+    left, right = item.vb.viewRange()[1], panel.plot._right.viewRange()[1]
+    assert left[0] >= 3 and left[1] <= 7.5 and right[0] >= 0 and right[1] >= 400
+    panel.started()                          # a new training starts from empty axes
+    assert panel.plot.series("ppl") == ([], []) and not panel.plot._right.addedItems
+    assert "ppl" not in item.getAxis("right").labelString()
+
+
 def test_training_panel_own_file_needs_a_file(qtbot):
     panel = TrainingPanel(["a"], [])
     qtbot.addWidget(panel)

@@ -1,4 +1,7 @@
-"""LivePlot: curves that grow point by point while a job runs (loss, accuracy, perplexity)."""
+"""LivePlot: curves that grow point by point while a job runs (loss, accuracy, perplexity).
+
+A series goes on the left axis, or on a right axis of its own scale: a loss near 5 and a
+perplexity near 300 (or an accuracy near 0.7) on one axis would flatten one of them."""
 from __future__ import annotations
 
 from typing import Optional
@@ -24,21 +27,50 @@ class LivePlot(QWidget):
         self.plot.addLegend(offset=(-10, 10))
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, tuple[list, list]] = {}
+        self._right: Optional[pg.ViewBox] = None      # made when the first right-axis series comes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
 
-    def _curve(self, series: str) -> pg.PlotDataItem:
+    def _curve(self, series: str, right: bool = False) -> pg.PlotDataItem:
         if series not in self._curves:
             color = PALETTE[len(self._curves) % len(PALETTE)]
-            self._curves[series] = self.plot.plot([], [], name=series,
-                                                  pen=pg.mkPen(color, width=2.5),
-                                                  symbol="o", symbolSize=4, symbolBrush=color)
+            style = dict(pen=pg.mkPen(color, width=2.5), symbol="o", symbolSize=4, symbolBrush=color)
+            if right:
+                curve = pg.PlotDataItem([], [], **style)
+                self._right_axis().addItem(curve)
+                self.plot.getPlotItem().legend.addItem(curve, series)
+                self._right_names.append(series)
+                self.plot.setLabel("right", ", ".join(self._right_names))
+            else:
+                curve = self.plot.plot([], [], name=series, **style)
+            self._curves[series] = curve
             self._data[series] = ([], [])
         return self._curves[series]
 
-    def add_point(self, series: str, x: float, y: float) -> None:
-        curve = self._curve(series)
+    def _right_axis(self) -> pg.ViewBox:
+        """A second view box over the plot, sharing its x range, drawn against the right axis."""
+        if self._right is None:
+            item = self.plot.getPlotItem()
+            self._right = pg.ViewBox()
+            self._right_names: list[str] = []
+            item.showAxis("right")
+            item.getAxis("right").enableAutoSIPrefix(False)
+            item.scene().addItem(self._right)
+            item.getAxis("right").linkToView(self._right)
+            self._right.setXLink(item)
+            item.vb.sigResized.connect(self._follow_main_view)
+            self._follow_main_view()
+        return self._right
+
+    def _follow_main_view(self) -> None:
+        main = self.plot.getPlotItem().vb
+        self._right.setGeometry(main.sceneBoundingRect())
+        self._right.linkedViewChanged(main, self._right.XAxis)
+
+    def add_point(self, series: str, x: float, y: float, right: bool = False) -> None:
+        """Append (x, y) to `series`; `right` puts a new series on the right axis."""
+        curve = self._curve(series, right)
         xs, ys = self._data[series]
         xs.append(float(x))
         ys.append(float(y))
@@ -54,7 +86,13 @@ class LivePlot(QWidget):
 
     def clear(self) -> None:
         for curve in self._curves.values():
-            self.plot.removeItem(curve)
+            if self._right is not None and curve in self._right.addedItems:
+                self._right.removeItem(curve)
+            else:
+                self.plot.removeItem(curve)
+        if self._right is not None:
+            self._right_names.clear()
+            self.plot.setLabel("right", "")
         self.plot.getPlotItem().legend.clear()
         self._curves.clear()
         self._data.clear()

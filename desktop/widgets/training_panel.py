@@ -181,9 +181,11 @@ class TrainingPanel(QWidget):
             parts.append(f"loss {event.loss:.4f}")
             self.plot.add_point("loss", event.step, event.loss)
         for k, v in (event.metrics or {}).items():
-            if isinstance(v, (int, float)):
-                parts.append(f"{k} {v:.4g}")
-                self.plot.add_point(k, event.step, v)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            parts.append(f"{k} {v:.4g}")
+            if isinstance(v, float):         # a measure (ppl, accuracy, BLEU), not a counter (epoch)
+                self.plot.add_point(k, event.step, v, right=True)
         self.status.setText(" · ".join(parts))
         if event.message:
             self.log(event.message)

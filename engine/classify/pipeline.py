@@ -69,7 +69,7 @@ def model_name(data: str, loss: str = "softmax", hs_tree: str = "huffman", minn:
     """A trained model's default name: the data set (a file: its name without extension), then
     the loss unless softmax (and a similarity tree), then the character n-grams if any, so that
     models trained on one set in different ways sit side by side instead of replacing each other."""
-    name = data if data in datasets.DATASETS else os.path.splitext(os.path.basename(data))[0] or "custom"
+    name = data if data in datasets.DATASETS else cards.name_from(os.path.splitext(os.path.basename(data))[0])
     if loss != "softmax":
         name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and hs_tree == "similarity" else "")
     if maxn > 0:
