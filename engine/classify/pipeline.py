@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import math
 import os
 import shlex
 import time
@@ -92,26 +93,42 @@ def load_with_card(name: str):
     return load(name), cards.read_card(path)
 
 
+def _check(opt: Options) -> None:
+    """Settings that cannot train a model, refused before any data is read (each in one line)."""
+    if opt.loss not in LOSSES:
+        raise ValueError(f"unknown loss {opt.loss!r}; use {', '.join(LOSSES)}")
+    if opt.hs_tree not in TREES:
+        raise ValueError(f"unknown label tree {opt.hs_tree!r}; use {' or '.join(TREES)}")
+    if opt.dim < 1 or opt.bucket < 1 or opt.word_ngrams < 1:
+        raise ValueError("dim, bucket and word-ngrams must be at least 1")
+    if opt.epochs < 1 or opt.batch < 1 or not (math.isfinite(opt.lr) and opt.lr > 0):
+        raise ValueError("epochs and batch must be at least 1, and lr a positive number")
+    if opt.maxn and not 1 <= opt.minn <= opt.maxn:
+        raise ValueError(f"character n-grams need 1 <= minn <= maxn (got minn {opt.minn}, maxn {opt.maxn}); "
+                         "maxn 0 means none")
+    if opt.calibrate and opt.loss == "ova":
+        raise ValueError("--calibrate needs a single-label loss (softmax, hs or hs2), not ova")
+
+
 def train_model(opt: Options):
     """Generator of Progress; trains on opt.data and saves weights + card; returns the card.
     Nothing is written until training completes, so a cancelled run keeps the previous model."""
     t0 = time.perf_counter()
+    _check(opt)
     ds = datasets.load(opt.data)
     if len(ds.train) == 0:
         raise ValueError(f"{opt.data}: no training examples")
     cfg = FastTextConfig(dim=opt.dim, word_ngrams=opt.word_ngrams, bucket=opt.bucket, minn=opt.minn,
                          maxn=opt.maxn, loss=opt.loss, hs_tree=opt.hs_tree, min_count=opt.min_count)
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"unknown loss {cfg.loss!r}; use {', '.join(LOSSES)}")
-    if cfg.hs_tree not in TREES:
-        raise ValueError(f"unknown label tree {cfg.hs_tree!r}; use {' or '.join(TREES)}")
-    if cfg.dim < 1 or cfg.bucket < 1 or cfg.word_ngrams < 1:
-        raise ValueError("dim, bucket and word-ngrams must be at least 1")
-    if opt.calibrate and cfg.loss == "ova":          # (checked before training, not after)
-        raise ValueError("--calibrate needs a single-label loss (softmax, hs or hs2), not ova")
     if opt.calibrate and len(ds.valid) == 0:
         raise ValueError(f"{opt.data}: no validation texts to calibrate on")
-    model, train_set = setup_training(ds.train, cfg, opt.seed)
+    try:
+        model, train_set = setup_training(ds.train, cfg, opt.seed)
+    except (RuntimeError, MemoryError) as exc:
+        if "alloc" not in str(exc) and not isinstance(exc, MemoryError):
+            raise
+        raise ValueError(f"the input matrix ({cfg.bucket:,} hashed rows plus the vocabulary, dim {cfg.dim:,}) "
+                         "does not fit in memory: lower --dim or --bucket") from None
     d = model.dict
     if len(d.labels) < 2:
         raise ValueError(f"{opt.data} has only {len(d.labels)} label(s): a classifier needs at least 2")

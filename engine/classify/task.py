@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from engine.arg_types import count, positive_float, positive_int
 from engine.classify import pipeline
 from engine.classify.data import DATASETS
 from engine.classify.label_tree import TREES
@@ -19,24 +20,24 @@ from engine.classify.losses import LOSSES
 def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--data", default=defaults.data,
                    help=f"{', '.join(DATASETS)}, or a fastText/CSV file (default %(default)s)")
-    p.add_argument("--dim", type=int, default=defaults.dim, help="vector size (default %(default)s)")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--lr", type=float, default=defaults.lr, help="initial learning rate, decays linearly")
-    p.add_argument("--word-ngrams", type=int, default=defaults.word_ngrams, help="1 = bag of words")
-    p.add_argument("--bucket", type=int, default=defaults.bucket, help="hashed n-gram rows")
+    p.add_argument("--dim", type=positive_int, default=defaults.dim, help="vector size (default %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=defaults.epochs)
+    p.add_argument("--lr", type=positive_float, default=defaults.lr, help="initial learning rate, decays linearly")
+    p.add_argument("--word-ngrams", type=positive_int, default=defaults.word_ngrams, help="1 = bag of words")
+    p.add_argument("--bucket", type=positive_int, default=defaults.bucket, help="hashed n-gram rows")
     p.add_argument("--loss", choices=LOSSES, default=defaults.loss,
                    help="hs: hierarchical softmax (binary tree, fastText's); hs2: two-level softmax "
                         "over sqrt(labels) classes, Goodman 2001 (default %(default)s)")
     p.add_argument("--hs-tree", choices=TREES, default=defaults.hs_tree,
                    help="hs/hs2 label tree: label counts (fastText's) or label similarity; "
                         "hs2 cuts it into classes (default %(default)s)")
-    p.add_argument("--threads", type=int, default=defaults.threads, help="Hogwild worker processes")
-    p.add_argument("--batch", type=int, default=defaults.batch, help="texts per sparse SGD step")
+    p.add_argument("--threads", type=count, default=defaults.threads, help="Hogwild worker processes")
+    p.add_argument("--batch", type=positive_int, default=defaults.batch, help="texts per sparse SGD step")
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--minn", type=int, default=defaults.minn, help="shortest char n-gram (0 = none)")
-    p.add_argument("--maxn", type=int, default=defaults.maxn, help="longest char n-gram")
+    p.add_argument("--minn", type=count, default=defaults.minn, help="shortest char n-gram (0 = none)")
+    p.add_argument("--maxn", type=count, default=defaults.maxn, help="longest char n-gram")
 
 
 def _epoch_list(text: str) -> str:
@@ -59,7 +60,7 @@ class ClassifyTask:
             p.add_argument("--name", default="",
                            help="model name (default: the data set or file name, then the loss unless softmax "
                                 "and the char n-grams, e.g. bible-hs)")
-            p.add_argument("--min-count", type=int, default=d.min_count)
+            p.add_argument("--min-count", type=positive_int, default=d.min_count)
             p.add_argument("--half", action="store_true", help="store the input matrix as float16")
             p.add_argument("--calibrate", action="store_true",
                            help="after training, scale the output layer to minimize the validation split's "

@@ -15,6 +15,7 @@ this process, and is bit-for-bit reproducible for a given seed.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -163,7 +164,7 @@ def train(model: FastText, data: Encoded, cfg: TrainConfig, valid: Encoded | Non
         raise ValueError("no training examples")
     if not hasattr(model.input, "weight") or model.input.kept is not None:
         raise ValueError("only a dense, unpruned model can be trained")
-    if cfg.epochs < 1 or cfg.lr <= 0 or cfg.batch < 1:
+    if cfg.epochs < 1 or not (math.isfinite(cfg.lr) and cfg.lr > 0) or cfg.batch < 1:   # (NaN > 0 is False)
         raise ValueError("epochs, lr and batch must be positive")
     data = Encoded(data.rows, data.offsets, model.loss.prepare(data.target))
     total = cfg.epochs * int(data.offsets[-1])

@@ -7,17 +7,19 @@ import time
 
 from engine import bench as benchmark
 from engine import paths
+from engine.arg_types import count, fraction, positive_float, positive_int
 from engine.runtime import run_to_end
 from engine.translate import data
 from engine.translate.train import TrainConfig, corpus_bleu, train as train_loop
 
 _TRAIN_FLAGS = [  # (flag, TrainConfig field, type)
     ("--pair", "pair", str), ("--own-file", "own_file", str), ("--direction", "direction", str),
-    ("--name", "name", str), ("--attention", "attention", str), ("--epochs", "epochs", int),
-    ("--batch-size", "batch_size", int), ("--lr", "lr", float), ("--hidden", "hidden", int),
-    ("--emb", "emb", int), ("--src-vocab", "src_vocab", int), ("--tgt-vocab", "tgt_vocab", int),
-    ("--max-len", "max_len", int), ("--dropout", "dropout", float), ("--limit", "limit", int),
-    ("--eval-every", "eval_every", int), ("--seed", "seed", int),
+    ("--name", "name", str), ("--attention", "attention", str), ("--epochs", "epochs", positive_int),
+    ("--batch-size", "batch_size", positive_int), ("--lr", "lr", positive_float),
+    ("--hidden", "hidden", positive_int), ("--emb", "emb", positive_int),
+    ("--src-vocab", "src_vocab", positive_int), ("--tgt-vocab", "tgt_vocab", positive_int),
+    ("--max-len", "max_len", positive_int), ("--dropout", "dropout", fraction), ("--limit", "limit", count),
+    ("--eval-every", "eval_every", positive_int), ("--seed", "seed", int),
 ]
 _cache: dict = {}
 _cache_lock = threading.Lock()
@@ -81,16 +83,16 @@ class TranslateTask:
                                     help=f"(default {getattr(TrainConfig(), field)})", **extra)
             parser.add_argument("--no-test-bleu", action="store_true",
                                 help="skip BLEU on the test split at the end")
-            parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
+            parser.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's choice)")
         if command in ("predict", "eval", "bench"):
             parser.add_argument("--beam", type=int, default=5, help="beam size 1-10 (default 5)")
         if command == "predict":
-            parser.add_argument("--nbest", type=int, default=5, help="n-best list length")
+            parser.add_argument("--nbest", type=positive_int, default=5, help="n-best list length")
         if command == "eval":
-            parser.add_argument("--limit", type=int, default=0, help="only the first N test pairs")
+            parser.add_argument("--limit", type=count, default=0, help="only the first N test pairs")
         if command == "bench":
-            parser.add_argument("--n", type=int, default=30, help="sentences timed per setting")
-            parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's choice)")
+            parser.add_argument("--n", type=positive_int, default=30, help="sentences timed per setting")
+            parser.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's choice)")
 
     # -- train -------------------------------------------------------------------------------
     def train(self, args):

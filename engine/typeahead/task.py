@@ -15,6 +15,7 @@ from typing import Iterator
 
 from engine import bench as benchmod
 from engine import cards, paths
+from engine.arg_types import count, fraction, positive_float, positive_int
 from engine.runtime import Progress
 from engine.text_input import not_text
 from engine.typeahead import data as D
@@ -42,34 +43,34 @@ class TypeaheadTask:
             parser.add_argument("--arch", choices=KINDS, default="lstm", help="which model to train")
             parser.add_argument("--corpus", default="sotu", help="sotu, moby-dick or a path to a UTF-8 .txt")
             parser.add_argument("--name", default=None, help="model name (default: the arch)")
-            parser.add_argument("--vocab-size", type=int, default=16000, help="words incl. <unk>")
-            parser.add_argument("--min-count", type=int, default=3, help="rarer words become <unk>")
-            parser.add_argument("--order", type=int, default=5, help="n-gram order (kn)")
-            parser.add_argument("--prune", type=int, default=2,
+            parser.add_argument("--vocab-size", type=positive_int, default=16000, help="words incl. <unk>")
+            parser.add_argument("--min-count", type=positive_int, default=3, help="rarer words become <unk>")
+            parser.add_argument("--order", type=positive_int, default=5, help="n-gram order (kn)")
+            parser.add_argument("--prune", type=positive_int, default=2,
                                 help="kn: drop n-grams (order >= 2) seen fewer times (1 = keep all)")
             parser.add_argument("--arpa", default=None, help="kn: also write the model in ARPA format here")
-            parser.add_argument("--steps", type=int, default=None, help="optimizer steps")
-            parser.add_argument("--batch-size", type=int, default=None)
-            parser.add_argument("--seq-len", type=int, default=None)
-            parser.add_argument("--lr", type=float, default=None)
-            parser.add_argument("--dropout", type=float, default=None)
-            parser.add_argument("--n-embd", type=int, default=256)
-            parser.add_argument("--n-hidden", type=int, default=256, help="lstm cell size")
-            parser.add_argument("--n-layer", type=int, default=None, help="lstm: 1, gcnn: 6 blocks")
-            parser.add_argument("--kernel", type=int, default=4, help="gcnn convolution width")
-            parser.add_argument("--eval-tokens", type=int, default=0,
+            parser.add_argument("--steps", type=positive_int, default=None, help="optimizer steps")
+            parser.add_argument("--batch-size", type=positive_int, default=None)
+            parser.add_argument("--seq-len", type=positive_int, default=None)
+            parser.add_argument("--lr", type=positive_float, default=None)
+            parser.add_argument("--dropout", type=fraction, default=None)
+            parser.add_argument("--n-embd", type=positive_int, default=256)
+            parser.add_argument("--n-hidden", type=positive_int, default=256, help="lstm cell size")
+            parser.add_argument("--n-layer", type=positive_int, default=None, help="lstm: 1, gcnn: 6 blocks")
+            parser.add_argument("--kernel", type=positive_int, default=4, help="gcnn convolution width")
+            parser.add_argument("--eval-tokens", type=count, default=0,
                                 help="score at most this many held-out words (0 = all)")
             parser.add_argument("--seed", type=int, default=1337)
         if command == "eval":
             parser.add_argument("--models", default="kn,lstm,gcnn", help="comma-separated model names")
-            parser.add_argument("--max-tokens", type=int, default=0, help="score at most this many words")
+            parser.add_argument("--max-tokens", type=count, default=0, help="score at most this many words")
         if command == "predict":
-            parser.add_argument("--order", type=int, default=None, help="kn: use only this n-gram order (1-5)")
-            parser.add_argument("--temperature", type=float, default=1.0)
-            parser.add_argument("--k", type=int, default=5, help="how many next words")
+            parser.add_argument("--order", type=positive_int, default=None, help="kn: use only this n-gram order (1-5)")
+            parser.add_argument("--temperature", type=positive_float, default=1.0)
+            parser.add_argument("--k", type=positive_int, default=5, help="how many next words")
         if command == "bench":
             parser.add_argument("--models", default="kn,lstm,gcnn", help="comma-separated model names")
-            parser.add_argument("--chars", type=int, default=1500, help="keystrokes replayed per model")
+            parser.add_argument("--chars", type=positive_int, default=1500, help="keystrokes replayed per model")
 
     # -- train ----------------------------------------------------------------------------------
     def train(self, args) -> Iterator[Progress]:

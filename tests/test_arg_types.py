@@ -1,0 +1,48 @@
+"""Training flags refuse impossible numbers in one line, before any data is read."""
+import argparse
+
+import pytest
+
+from engine import arg_types
+from engine.cli import main
+
+
+@pytest.mark.parametrize("kind, good, bad", [
+    (arg_types.positive_int, {"1": 1, "64": 64}, ["0", "-2", "1.5", "x", ""]),
+    (arg_types.count, {"0": 0, "7": 7}, ["-1", "nan"]),
+    (arg_types.positive_float, {"0.5": 0.5, "1e-3": 0.001}, ["0", "-1", "nan", "inf", "x"]),
+    (arg_types.fraction, {"0": 0.0, "0.2": 0.2}, ["1", "-0.1", "nan"]),
+])
+def test_types_take_good_values_and_refuse_bad_ones(kind, good, bad):
+    for text, value in good.items():
+        assert kind(text) == value
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError):
+            kind(text)
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["train", "translate", "--batch-size", "0"], "--batch-size"),     # was a ZeroDivisionError
+    (["train", "typeahead", "--steps", "0"], "--steps"),               # saved an untrained model
+    (["train", "classify", "--lr", "nan"], "--lr"),                    # trained a 0.56-accuracy model
+    (["train", "translate", "--dropout", "1"], "--dropout"),
+])
+def test_cli_refuses_impossible_training_flags_before_training(capsys, seqlab_home, argv, flag):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}:" in err and len(err.strip().splitlines()) == 1
+    assert not list(seqlab_home.rglob("*.safetensors"))
+
+
+def test_classify_settings_the_tab_can_send_are_checked_too(seqlab_home):
+    from engine.classify import pipeline
+    for bad, says in [(dict(minn=5, maxn=3), "minn <= maxn"), (dict(lr=float("nan")), "lr a positive"),
+                      (dict(dim=0), "at least 1")]:
+        with pytest.raises(ValueError, match=says):
+            next(pipeline.train_model(pipeline.Options(data="sentiment", **bad)))
+
+
+def test_an_input_matrix_too_large_for_memory_is_one_line(capsys, seqlab_home):
+    assert main(["train", "classify", "--data", "sentiment", "--dim", "1000000000"]) == 1
+    err = capsys.readouterr().err
+    assert "does not fit in memory: lower --dim or --bucket" in err and len(err.strip().splitlines()) == 1
