@@ -26,6 +26,8 @@ def test_types_take_good_values_and_refuse_bad_ones(kind, good, bad):
     (["train", "typeahead", "--steps", "0"], "--steps"),               # saved an untrained model
     (["train", "classify", "--lr", "nan"], "--lr"),                    # trained a 0.56-accuracy model
     (["train", "translate", "--dropout", "1"], "--dropout"),
+    (["bench", "classify", "--repeat", "0"], "--repeat"),             # ran once, silently
+    (["bench", "ocr", "--n", "0"], "--n"),                             # timed 4 amounts, silently
 ])
 def test_cli_refuses_impossible_training_flags_before_training(capsys, seqlab_home, argv, flag):
     assert main(argv) == 2

@@ -69,12 +69,12 @@ class ClassifyTask:
             p.add_argument("--data", default=None, help="data set to evaluate on (default: the model's)")
             p.add_argument("--split", choices=["test", "valid", "train"], default="test")
         elif command == "predict":
-            p.add_argument("-k", "--top", type=int, default=5, help="labels per prediction")
+            p.add_argument("-k", "--top", type=positive_int, default=5, help="labels per prediction")
             p.add_argument("--fasttext-format", action="store_true",
                            help="print fastText's `__label__x prob` lines instead of JSON")
         elif command == "bench":
             _add_train_options(p, dataclasses.replace(d, threads=2, epochs=10))
-            p.add_argument("--repeat", type=int, default=3, help="timed trainings of each (median)")
+            p.add_argument("--repeat", type=positive_int, default=3, help="timed trainings of each (median)")
             p.add_argument("--hs-data", default="bible",
                            help="many-label set(s) for softmax vs hs, comma-separated, e.g. bible,sotu ('' to skip)")
             p.add_argument("--hs-epochs", type=_epoch_list, default="5", help="epochs for softmax vs hs, comma-separated, e.g. 5,25")

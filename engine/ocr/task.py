@@ -17,6 +17,7 @@ import functools
 import time
 
 from engine import cards, paths
+from engine.arg_types import positive_int
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.runtime import Progress, readable
@@ -128,7 +129,7 @@ class OcrTask:
             for f in dataclasses.fields(train_pairs.PairConfig):      # the pair reader's training
                 if f.name != "seed":
                     parser.add_argument(f"--pair-{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
-            parser.add_argument("--eval-amounts", type=int, default=500,
+            parser.add_argument("--eval-amounts", type=positive_int, default=500,
                                 help="held-out amounts scored for the card (default %(default)s)")
             parser.add_argument("--init", metavar="MODEL",
                                 help="GTN training only, from MODEL's pre-trained recognizer and cut "
@@ -152,9 +153,9 @@ class OcrTask:
                                 help="also write the wrongly read amounts (image, truth, reading, "
                                      "why) as one PNG sheet, to look at what is left")
         if command == "predict":
-            parser.add_argument("--alternatives", type=int, default=5)
+            parser.add_argument("--alternatives", type=positive_int, default=5)
         if command == "bench":
-            parser.add_argument("--n", type=int, default=100, help="6-digit amounts to time")
+            parser.add_argument("--n", type=positive_int, default=100, help="6-digit amounts to time")
 
     # -- train ----------------------------------------------------------------------------------
     def train(self, args):
