@@ -199,3 +199,11 @@ def test_train_refuses_a_name_outside_the_models_folder_before_training(capsys, 
     code, out, err = run(capsys, "train", "classify", "--data", "sentiment", "--epochs", "1", "--name", "../evil")
     assert code == 2 and "cannot name a model" in err and "[" not in err   # no progress line: nothing trained
     assert not list(seqlab_home.rglob("*.safetensors"))
+
+
+def test_eval_on_a_set_with_none_of_the_models_labels_says_so(capsys):
+    code, out, err = run(capsys, "eval", "classify", "--json", "--data", "bible")
+    assert code == 1 and out == "" and "bible has none of the model's labels (positive, negative)" in err
+    code, out, err = run(capsys, "eval", "classify", "--json", "--data", "vader-tweets")
+    row = json.loads(out)
+    assert code == 0 and row["data"] == "vader-tweets" and row["unknown_label_texts"] == 0 and 0.5 < row["accuracy"] < 1

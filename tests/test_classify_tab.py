@@ -195,3 +195,24 @@ def test_memory_axis_labels_are_1_2_5_steps_not_every_minor_tick():
         positions = [p for p, _ in ticks]
         assert positions == sorted(positions) and len(ticks) >= 2
         assert positions[0] <= math.log10(lo) and positions[-1] >= math.log10(hi)
+
+
+def test_evaluate_panel_measures_domain_transfer_and_refuses_foreign_labels(qtbot, tab):
+    from engine.classify import data as datasets
+    from engine.classify import pipeline
+    panel = tab.transfer
+    panel.data.setCurrentText("vader-amazon")
+    panel._on_one()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=30000)
+    row = [panel.table.item(0, c).text() for c in range(4)]
+    # the same number the engine gives for the shipped model on amazon's test split
+    expected = pipeline.evaluate_split(tab.models[BIGRAMS][0], datasets.load("vader-amazon").test)
+    assert row == [BIGRAMS, "vader-amazon", f"{expected['n']:,}", f"{expected['accuracy']:.4f}"]
+    panel.data.setCurrentText("bible")
+    panel._on_one()
+    qtbot.waitUntil(lambda: "none of the model's labels" in panel.status.text(), timeout=30000)
+    assert panel.table.rowCount() == 1                  # an error adds no row
+    panel._on_every()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 6, timeout=60000)
+    assert sorted(panel.table.item(r, 1).text() for r in range(1, 6)) == sorted(
+        ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"])

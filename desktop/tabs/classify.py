@@ -5,11 +5,13 @@ by its exact contribution to the winning label's score. "bag of words" vs "+ big
 between two shipped models to show what word order adds ("not good" vs "good"). The training
 panel trains a new model (sparse SGD, Hogwild workers) with a live loss/accuracy plot; the
 compression panel quantizes the model (FastText.zip: input rows, optionally the output layer)
-and plots size (KB, log scale) against accuracy, can put the compressed model live, and saves it.
+and plots size (KB, log scale) against accuracy, can put the compressed model live, and saves it;
+the evaluate panel measures the model on other data sets (domain transfer).
 
-This file is the tab: the models, the live slot and every engine submission. The compression
-panel is its own idea and lives in desktop/tabs/classify_compress.py (widget + its two jobs): it
-asks through signals, the tab submits, and the bridge calls the panel back on the GUI thread.
+This file is the tab: the models, the live slot and every engine submission. The compression and
+evaluate panels are ideas of their own (desktop/tabs/classify_compress.py, classify_transfer.py:
+widget + jobs): they ask through signals, the tab submits, and the bridge calls them back on the
+GUI thread.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QPl
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.classify_compress import CompressionPanel, compress_job, save_compressed_job
+from desktop.tabs.classify_transfer import TransferPanel, evaluate_job
 from desktop.widgets.highlighted_text import HighlightedText
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.topk_bars import TopKBars
@@ -195,9 +198,11 @@ class Tab(DemoTab):
         self.compression.compressRequested.connect(self._on_compress)
         self.compression.liveToggled.connect(self._on_use_compressed)
         self.compression.saveRequested.connect(self._on_save_compressed)
+        self.transfer = TransferPanel(DATASETS)
+        self.transfer.evaluateRequested.connect(self._on_evaluate)
         self.card_view = ModelCardView()
         self.side = self.side_by_side(left, [(self.training, "Train"), (self.compression, "Compress"),
-                                             (self.card_view, "Model card")])
+                                             (self.transfer, "Evaluate"), (self.card_view, "Model card")])
         self._figure = left
 
     # -- models -------------------------------------------------------------------------
@@ -351,6 +356,16 @@ class Tab(DemoTab):
         elif self.current in self.models:
             self.slot.publish(self.models[self.current][0])
         self._predict()
+
+    # -- evaluation on other data sets (desktop/tabs/classify_transfer.py) ---------------------
+    def _on_evaluate(self, data: list) -> None:
+        if self.current not in self.models:
+            self.transfer.show_message("still loading: try again in a moment" if self.current else "no model yet")
+            return
+        self.transfer.started(self.current, data)
+        for name in data:
+            self.submit(f"evaluate.{name}", evaluate_job, self.models[self.current][0], self.current, name,
+                        lane="background", on_done=self.transfer.show_result, on_error=self.transfer.failed)
 
     # -- DemoTab --------------------------------------------------------------------------
     def self_test(self, done: Callable[[bool, str], None]) -> None:

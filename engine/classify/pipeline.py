@@ -200,6 +200,22 @@ def evaluate_split(model: FastText, split: datasets.Split) -> dict:
     return evaluate_probs(probs, model.dict.label_ids(split.labels), model.labels)
 
 
+def evaluate_on(model: FastText, data: str, split: str = "test") -> dict:
+    """Accuracy of `model` on another data set's split (domain transfer: a model trained on
+    movie reviews, tested on amazon or tweets). ValueError when the two share no label."""
+    texts = getattr(datasets.load(data), split)
+    theirs = {label for labels in texts.labels for label in labels}
+    if theirs and not theirs & set(model.labels):
+        raise ValueError(f"{data} has none of the model's labels ({', '.join(model.labels[:5])}"
+                         f"{', …' if len(model.labels) > 5 else ''}): nothing to measure")
+    result = evaluate_split(model, texts)
+    unknown = sum(1 for labels in texts.labels if not set(labels) & set(model.labels))
+    return {"accuracy": result["accuracy"], "n": result["n"], "split": split, "data": data,
+            "recall_at_1": result["recall_at_1"], "f1": result["f1"],
+            # texts whose labels the model cannot predict: they count as errors
+            "unknown_label_texts": unknown}
+
+
 def predict(model: FastText, text: str, k: int = 5) -> dict:
     """One JSON-able prediction: label, probs (top k), contributions (n-gram -> weight)."""
     problem = not_text(text)

@@ -90,10 +90,7 @@ class ClassifyTask:
         model, card = pipeline.load_with_card(args.model)
         name = args.data or card.data.get("dataset") or card.data.get("file") \
             or (args.model if args.model in datasets.DATASETS else "sentiment")
-        ds = datasets.load(name)
-        result = pipeline.evaluate_split(model, getattr(ds, args.split))
-        return {"accuracy": result["accuracy"], "n": result["n"], "split": args.split, "data": name,
-                "model": args.model, "recall_at_1": result["recall_at_1"], "f1": result["f1"]}
+        return {**pipeline.evaluate_on(model, name, args.split), "model": args.model}
 
     def predict(self, args, inputs):
         model = pipeline.load(args.model)
