@@ -67,11 +67,11 @@ def test_a_bad_image_among_good_ones_loses_none_of_them(amount_png, tmp_path, ca
 
 
 @needs_model
-def test_blank_image_says_draw_an_amount(tmp_path, capsys):
+def test_blank_image_says_no_handwriting_found(tmp_path, capsys):
     p = tmp_path / "blank.png"
     cv2.imwrite(str(p), np.full((120, 400), 250, np.uint8))
     assert cli.main(["predict", "ocr", "--json", str(p)]) == 1
-    assert "draw an amount" in capsys.readouterr().err
+    assert "blank.png: no handwriting found" in capsys.readouterr().err   # (the tab says "draw an amount")
 
 
 @needs_model

@@ -20,6 +20,7 @@ from engine import cards, paths
 from engine.arg_types import positive_int
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
+from engine.ocr.segment import NoInk
 from engine.runtime import Progress, readable
 
 MODEL_NAME = "amounts"
@@ -314,6 +315,9 @@ class OcrTask:
                 continue
             try:
                 reading = graph.decode(model, gray, n_alternatives=args.alternatives, posterior=False)
+            except NoInk:                                  # ("draw an amount" is the tab's wording)
+                yield {"input": path, "error": f"{path}: no handwriting found (dark ink on a light background)"}
+                continue
             except ValueError as exc:
                 yield {"input": path, "error": f"{path}: {readable(exc)}"}
                 continue
