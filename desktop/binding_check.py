@@ -5,7 +5,7 @@ object; 3.12 made them immortal): every `Signal.emit()` from Python drops one re
 and every call of a Python slot from C++ drops one to None. The app emits once per engine
 result and progress event, so it aborted with "Fatal Python error: none_dealloc" after a few
 hundred keystrokes in the classify tab (measured: 300 were enough). pyproject.toml excludes
-6.12; this check makes a build that still has such a binding say so instead of dying later.
+6.12 below Python 3.12; this check makes a build that still has such a binding say so instead of dying later.
 """
 from __future__ import annotations
 
