@@ -130,6 +130,11 @@ def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     assert tab.slot.get() is tab._compressed
     tab.editor.setPlainText("a wonderful film")
     qtbot.waitUntil(lambda: tab.result.text().startswith("positive"), timeout=10000)
+    # the Evaluate panel measures the model in use: the compressed one, named so
+    tab.transfer.data.setCurrentText("vader-amazon")
+    tab.transfer._on_one()
+    qtbot.waitUntil(lambda: tab.transfer.table.rowCount() == 1, timeout=30000)
+    assert tab.transfer.table.item(0, 0).text() == f"{BIGRAMS} (compressed)"
 
 
 def test_compression_with_retraining_and_qout_reports_both(qtbot, tab):

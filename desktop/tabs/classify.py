@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QPl
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.classify_compress import CompressionPanel, compress_job, save_compressed_job
+from desktop.tabs.classify_jobs import load_and_predict_job, load_job, predict_job, train_job
 from desktop.tabs.classify_transfer import TransferPanel, evaluate_job
 from desktop.widgets.highlighted_text import HighlightedText
 from desktop.widgets.model_card_view import ModelCardView
@@ -36,45 +37,8 @@ from engine.runtime import ModelSlot
 DATASETS = ["sentiment", "vader-movie", "vader-amazon", "vader-nyt", "vader-tweets", "bible", "bible-chapter",
             "bible-language", "sotu"]
 BIGRAMS, BOW = "sentiment", "sentiment-bow"       # the two shipped models behind the toggle
-MAX_INPUT = 20_000                                 # characters classified (a paste is truncated)
 DEMO_TEXT = "The plot is not good, but the acting is great."
 SELF_TEST_TEXT = "a gorgeous, witty, seductive movie."
-
-
-# -- engine-side jobs (run on the engine lanes: no widgets touched here) --------------------------
-def load_job(name: str):
-    from engine.classify import pipeline
-    return pipeline.load_with_card(name)
-
-
-def predict_job(model, text: str) -> dict:
-    from engine.classify import pipeline
-    from engine.classify.dictionary import normalize
-    out = pipeline.predict(model, text[:MAX_INPUT], k=5)
-    if len(text) > MAX_INPUT:
-        out["notice"] = f"showing the first {MAX_INPUT:,} of {len(text):,} characters"
-    # words in text order with their unigram contribution (0 for words the model never saw)
-    unigrams = [c for c in out["contributions"] if " " not in c["ngram"] and c["ngram"] != "</s>"]
-    words, k = [], 0
-    for tok in normalize(text[:MAX_INPUT], model.dict.lower).split()[:2000]:
-        if k < len(unigrams) and unigrams[k]["ngram"] == tok:
-            words.append((tok, unigrams[k]["weight"]))
-            k += 1
-        else:
-            words.append((tok, 0.0))
-    out["words"] = words
-    out["ngrams"] = [(c["ngram"], c["weight"]) for c in out["contributions"] if " " in c["ngram"]][:200]
-    return out
-
-
-def load_and_predict_job(name: str, text: str) -> dict:
-    model, _ = load_job(name)
-    return predict_job(model, text)
-
-
-def train_job(options: dict):
-    from engine.classify import pipeline
-    return pipeline.train_model(pipeline.Options(**options))
 
 
 # the training panel's character n-gram choices -> (minn, maxn); fastText's supervised default is none
@@ -362,9 +326,15 @@ class Tab(DemoTab):
         if self.current not in self.models:
             self.transfer.show_message("still loading: try again in a moment" if self.current else "no model yet")
             return
-        self.transfer.started(self.current, data)
+        model, shown = self.slot.get(), self.current          # the model in use: maybe compressed
+        if self._compressed is not None and model is self._compressed:
+            shown += " (compressed)"
+        elif model is not self.models[self.current][0]:
+            self.transfer.show_message("a training is running: evaluate when it is done")
+            return
+        self.transfer.started(shown, data)
         for name in data:
-            self.submit(f"evaluate.{name}", evaluate_job, self.models[self.current][0], self.current, name,
+            self.submit(f"evaluate.{name}", evaluate_job, model, shown, name,
                         lane="background", on_done=self.transfer.show_result, on_error=self.transfer.failed)
 
     # -- DemoTab --------------------------------------------------------------------------
