@@ -221,3 +221,18 @@ def test_evaluate_panel_measures_domain_transfer_and_refuses_foreign_labels(qtbo
     qtbot.waitUntil(lambda: panel.table.rowCount() == 6, timeout=60000)
     assert sorted(panel.table.item(r, 1).text() for r in range(1, 6)) == sorted(
         ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"])
+
+
+def test_evaluate_panel_takes_the_users_own_file(qtbot, tab, tmp_path):
+    from desktop.widgets.training_panel import OWN_FILE
+    panel = tab.transfer
+    panel.data.setCurrentText(OWN_FILE)
+    panel._on_one()
+    assert "choose a file first" in panel.status.text() and panel.table.rowCount() == 0
+    f = tmp_path / "reviews.txt"
+    f.write_text("".join(f"__label__positive a wonderful moving film {i}\n__label__negative dull and boring mess {i}\n"
+                         for i in range(200)))
+    panel.set_own_file(str(f))
+    panel._on_one()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=30000)
+    assert panel.table.item(0, 1).text() == "reviews.txt" and float(panel.table.item(0, 3).text()) > 0.9

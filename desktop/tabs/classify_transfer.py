@@ -3,7 +3,8 @@
 The lecture's domain-transfer point: a sentiment model trained on movie reviews (rotten
 tomatoes) reads amazon reviews, New York Times snippets and tweets less well. Each click adds
 one row per data set (model, data set, test texts, accuracy) to a table that keeps earlier rows,
-so models can be compared side by side.
+so models can be compared side by side. A fastText/CSV file of the user's is measured on its
+test split (the same deterministic split training uses).
 
 Like the compression panel, it only asks and shows: it emits ``evaluateRequested`` and the tab
 (desktop/tabs/classify.py) submits ``evaluate_job`` on the background lane; the bridge calls
@@ -11,9 +12,13 @@ Like the compression panel, it only asks and shows: it emits ``evaluateRequested
 """
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from desktop.widgets.training_panel import OWN_FILE
 
 # the sets with the sentiment model's labels; "sentiment" is its own test split (in domain)
 SENTIMENT_SETS = ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"]
@@ -35,7 +40,9 @@ class TransferPanel(QWidget):
     def __init__(self, datasets, parent=None):
         super().__init__(parent)
         self.data = QComboBox()
-        self.data.addItems(list(datasets))
+        self.data.addItems(list(datasets) + [OWN_FILE])
+        self.data.activated.connect(self._on_data_chosen)
+        self._own_file = ""
         one = QPushButton("Evaluate on this set")
         one.clicked.connect(self._on_one)
         every = QPushButton("…on every sentiment set")
@@ -59,19 +66,37 @@ class TransferPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(note)
 
+    def _on_data_chosen(self, _index: int) -> None:
+        if self.data.currentText() == OWN_FILE:
+            path, _ = QFileDialog.getOpenFileName(self, "Evaluate on your own file", "",
+                                                  "Text files (*.txt *.csv *.tsv);;All files (*)")
+            if path:
+                self.set_own_file(path)
+            else:
+                self.data.setCurrentIndex(0)
+
+    def set_own_file(self, path: str) -> None:
+        """Evaluate on this fastText/CSV file's test split (what the file dialog does; tests call it)."""
+        self._own_file = path
+        self.data.setCurrentText(OWN_FILE)
+
     def _on_one(self) -> None:
-        self.evaluateRequested.emit([self.data.currentText()])
+        chosen = self.data.currentText()
+        if chosen == OWN_FILE and not self._own_file:
+            self.show_message("choose a file first")
+            return
+        self.evaluateRequested.emit([self._own_file if chosen == OWN_FILE else chosen])
 
     def _on_every(self) -> None:
         self.evaluateRequested.emit(list(SENTIMENT_SETS))
 
     # -- fed by the tab ---------------------------------------------------------------------------
     def started(self, model: str, data: list) -> None:
-        self.status.setText(f"evaluating {model} on {', '.join(data)}…")
+        self.status.setText(f"evaluating {model} on {', '.join(map(os.path.basename, data))}…")
 
     def show_result(self, out: dict) -> None:
         accuracy = out.get("accuracy")
-        cells = [out.get("model", ""), out["data"], f"{out['n']:,}",
+        cells = [out.get("model", ""), os.path.basename(out["data"]), f"{out['n']:,}",
                  "no test texts" if accuracy is None else f"{accuracy:.4f}"]
         r = self.table.rowCount()
         self.table.insertRow(r)
@@ -82,7 +107,7 @@ class TransferPanel(QWidget):
             self.table.setItem(r, c, item)
         self.table.scrollToBottom()
         unknown = out.get("unknown_label_texts")
-        self.status.setText(f"{out.get('model')} on {out['data']}: {cells[3]}"
+        self.status.setText(f"{out.get('model')} on {cells[1]}: {cells[3]}"
                             + (f" ({unknown:,} texts have labels the model does not know)" if unknown else ""))
 
     def failed(self, message: str) -> None:
