@@ -108,6 +108,19 @@ def _check(opt: Options) -> None:
                          "maxn 0 means none")
     if opt.calibrate and opt.loss == "ova":
         raise ValueError("--calibrate needs a single-label loss (softmax, hs or hs2), not ova")
+    # the hashed rows alone (float32); past the machine's memory the OS would kill the whole app
+    needed, memory = opt.bucket * opt.dim * 4, _physical_memory()
+    if memory and needed > 0.8 * memory:
+        raise ValueError(f"the input matrix ({opt.bucket:,} hashed rows × dim {opt.dim:,} = {needed / 2**30:.1f} GB) "
+                         f"does not fit in memory ({memory / 2**30:.1f} GB): lower --dim or --bucket")
+
+
+def _physical_memory() -> int:
+    """Bytes of RAM, or 0 where the OS does not say (os.sysconf is POSIX only)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
 def train_model(opt: Options):
