@@ -36,8 +36,8 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--minn", type=count, default=defaults.minn, help="shortest char n-gram (0 = none)")
-    p.add_argument("--maxn", type=count, default=defaults.maxn, help="longest char n-gram")
+    p.add_argument("--minn", type=count, default=defaults.minn, help="shortest char n-gram (1 or more when --maxn is set)")
+    p.add_argument("--maxn", type=count, default=defaults.maxn, help="longest char n-gram (0 = none)")
 
 
 def _epoch_list(text: str) -> str:
