@@ -17,6 +17,7 @@ import torch
 
 from engine import bench as timing
 from engine.classify import data as datasets
+from engine.classify import pipeline
 from engine.classify.compress import CompressConfig, size_bytes
 from engine.classify.dictionary import normalize
 from engine.classify.model import FastTextConfig
@@ -81,6 +82,7 @@ def run(a) -> dict:
     ds = datasets.load(a.data)
     settings = {k: getattr(a, k) for k in ("data", "dim", "epochs", "lr", "word_ngrams", "bucket",
                                            "minn", "maxn", "loss", "hs_tree", "threads", "batch", "shared_rows")}
+    pipeline.check_options(pipeline.Options(**settings))     # the checks `seqlab train` makes
     out = {"settings": settings, "split": ds.source["sizes"]}
     if getattr(a, "hs_only", False):
         return {"settings": settings, "hierarchical_softmax": hs_vs_softmax(ft, a)}

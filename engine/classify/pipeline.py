@@ -93,7 +93,7 @@ def load_with_card(name: str):
     return load(name), cards.read_card(path)
 
 
-def _check(opt: Options) -> None:
+def check_options(opt: Options) -> None:
     """Settings that cannot train a model, refused before any data is read (each in one line)."""
     if opt.loss not in LOSSES:
         raise ValueError(f"unknown loss {opt.loss!r}; use {', '.join(LOSSES)}")
@@ -127,7 +127,7 @@ def train_model(opt: Options):
     """Generator of Progress; trains on opt.data and saves weights + card; returns the card.
     Nothing is written until training completes, so a cancelled run keeps the previous model."""
     t0 = time.perf_counter()
-    _check(opt)
+    check_options(opt)
     ds = datasets.load(opt.data)
     if len(ds.train) == 0:
         raise ValueError(f"{opt.data}: no training examples")
