@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from desktop.widgets.training_panel import OWN_FILE
+from desktop.widgets.training_panel import OWN_FILE, TEXT_FILES
 
 # the sets with the sentiment model's labels; "sentiment" is its own test split (in domain)
 SENTIMENT_SETS = ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"]
@@ -68,8 +68,7 @@ class TransferPanel(QWidget):
 
     def _on_data_chosen(self, _index: int) -> None:
         if self.data.currentText() == OWN_FILE:
-            path, _ = QFileDialog.getOpenFileName(self, "Evaluate on your own file", "",
-                                                  "Text files (*.txt *.csv *.tsv);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Evaluate on your own file", "", TEXT_FILES)
             if path:
                 self.set_own_file(path)
             else:

@@ -28,6 +28,7 @@ class LivePlot(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._data: dict[str, tuple[list, list]] = {}
         self._right: Optional[pg.ViewBox] = None      # made when the first right-axis series comes
+        self._right_names: list[str] = []             # the series on it, for its label
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -53,7 +54,6 @@ class LivePlot(QWidget):
         if self._right is None:
             item = self.plot.getPlotItem()
             self._right = pg.ViewBox()
-            self._right_names: list[str] = []
             item.showAxis("right")
             item.getAxis("right").enableAutoSIPrefix(False)
             item.scene().addItem(self._right)
@@ -90,7 +90,7 @@ class LivePlot(QWidget):
                 self._right.removeItem(curve)
             else:
                 self.plot.removeItem(curve)
-        if self._right is not None:
+        if self._right_names:
             self._right_names.clear()
             self.plot.setLabel("right", "")
         self.plot.getPlotItem().legend.clear()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from desktop.widgets.live_plot import LivePlot
 
 OWN_FILE = "your own file…"
+TEXT_FILES = "Text files (*.txt *.csv *.tsv);;All files (*)"      # the own-file dialog's default filter
 
 
 @dataclasses.dataclass
@@ -43,7 +44,7 @@ class TrainingPanel(QWidget):
     cancelRequested = Signal()
 
     def __init__(self, datasets: Sequence[str], params: Sequence[Param],
-                 file_filter: str = "Text files (*.txt *.csv *.tsv);;All files (*)",
+                 file_filter: str = TEXT_FILES,
                  parent: Optional[QWidget] = None):
         super().__init__(parent)
         self._file_filter = file_filter
