@@ -8,8 +8,9 @@ from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QLabel,
-                               QMainWindow, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout)
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QFileDialog, QFrame,
+                               QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget,
+                               QVBoxLayout)
 
 from desktop import export, theme
 from desktop.bridge import EngineBridge
@@ -48,6 +49,17 @@ def load_tab(task: str, bridge: EngineBridge) -> DemoTab:
         return tab
 
 
+def scrolling_page(tab: DemoTab) -> QScrollArea:
+    """The tab inside a frameless scroll area. A tab fills the page when the window is large
+    enough and scrolls when it is not, so the window's minimum size is not the largest tab's:
+    a 1280x720 projector or a 1366x768 laptop at 150% zoom still shows the whole window."""
+    page = QScrollArea()
+    page.setFrameShape(QFrame.Shape.NoFrame)
+    page.setWidgetResizable(True)
+    page.setWidget(tab)
+    return page
+
+
 class LoadingTab(PlaceholderTab):
     """Stands in for a built demo while torch warms up."""
 
@@ -71,7 +83,7 @@ class MainWindow(QMainWindow):
             title = tasks.TITLES[task]
             tab = LoadingTab(bridge, task, title) if has_tab(task) else PlaceholderTab(bridge, task, title)
             self.tabs.append(tab)
-            self.tabs_widget.addTab(tab, title)
+            self.tabs_widget.addTab(scrolling_page(tab), title)
         self.tabs_ready = False
         self.engine_label = QLabel("engine: warming up")
         self.statusBar().addPermanentWidget(self.engine_label)
@@ -142,8 +154,10 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
+        else:                            # first start: 1400x900, or 90% of a smaller screen
+            available = self.screen().availableGeometry()
+            self.resize(min(1400, int(available.width() * 0.9)),
+                        min(900, int(available.height() * 0.9)))
         dark = self.settings.value("theme", "light") == "dark"
         self.dark_action.setChecked(dark)
         theme.apply(dark)
@@ -172,7 +186,7 @@ class MainWindow(QMainWindow):
                 real = load_tab(tab.task, self.bridge)
                 self.tabs[index] = real
                 self.tabs_widget.removeTab(index)
-                self.tabs_widget.insertTab(index, real, tasks.TITLES[tab.task])
+                self.tabs_widget.insertTab(index, scrolling_page(real), tasks.TITLES[tab.task])
                 tab.deleteLater()
         self.tabs_widget.setCurrentIndex(max(current, 0))
         self.apply_zoom(self._zoom)          # new widgets take the current zoom

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from desktop.bridge import EngineBridge
 from desktop.gui import settings
@@ -42,7 +42,22 @@ def test_window_has_one_tab_per_demo_in_lecture_order(qtbot, window):
     for index, tab in enumerate(window.tabs):
         has_tab_file = importlib.util.find_spec(f"desktop.tabs.{tab.task}") is not None
         assert tab.built == (tasks.is_built(tab.task) and has_tab_file)
-        assert window.tabs_widget.widget(index) is tab
+        assert window.tabs_widget.widget(index).widget() is tab
+
+
+def test_the_window_fits_a_small_screen_at_150_percent(qtbot, window):
+    """A 1280x720 projector or a 1366x768 laptop, zoomed in for the room: the window can be made
+    that small (it once could not go below 1286x879), and a tab that needs more room scrolls."""
+    start_warm_up(window)
+    qtbot.waitUntil(lambda: window.tabs_ready, timeout=60000)
+    window.apply_zoom(1.5)
+    qtbot.wait(50)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.size().toTuple() == (1024, 640), timeout=5000)
+    for index, tab in enumerate(window.tabs):
+        page = window.tabs_widget.widget(index)
+        assert isinstance(page, QScrollArea) and page.widget() is tab
+    window.apply_zoom(1.0)
 
 
 def test_the_window_is_built_without_importing_torch():

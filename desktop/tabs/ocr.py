@@ -67,11 +67,16 @@ class Tab(DemoTab):
             "the same lattice: the recognizer chooses among crossing cuts, component by component "
             "(docs/OCR_NOTEBOOK.md, stops 18-19: +0.3 points on 6,000 validation amounts, ~1 ms "
             "more per reading)")
-        bar = QHBoxLayout()
-        for w in (self.width_box, self.undo_button, self.clear_button, self.check_button,
-                  self.open_button, QLabel("recognizer:"), self.recognizer, self.heuristic_cuts):
-            bar.addWidget(w)
-        bar.addStretch(1)
+        # two rows, so that the tab fits a narrow window (a projector at 150% zoom)
+        bar = QVBoxLayout()
+        for row_widgets in ((self.width_box, self.undo_button, self.clear_button,
+                             self.check_button, self.open_button),
+                            (QLabel("recognizer:"), self.recognizer, self.heuristic_cuts)):
+            row = QHBoxLayout()
+            for w in row_widgets:
+                row.addWidget(w)
+            row.addStretch(1)
+            bar.addLayout(row)
 
         # left: canvas, segmentation, lattice
         self.canvas = DrawingCanvas()

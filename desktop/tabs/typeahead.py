@@ -52,6 +52,9 @@ class ModelColumn(QWidget):
         self.title.setFont(f)
         self.bars = TopKBars(5)
         self.latency = QLabel("loading…")
+        # wrapped rather than widening the column: three columns must fit a zoomed-in window
+        self.title.setWordWrap(True)
+        self.latency.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.bars)

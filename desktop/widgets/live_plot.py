@@ -17,6 +17,7 @@ class LivePlot(QWidget):
                  log_y: bool = False, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(title=title)
+        self.plot.setMinimumHeight(160)       # squeezed below this the curves are unreadable
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
         # losses and accuracies near each other (0.50-0.69) made pyqtgraph relabel the axis
