@@ -37,6 +37,21 @@ def settings():
     return QSettings("seqlab", "Sequence Lab")
 
 
+def choose_engine(requested, store):
+    """(Engine, note). A device asked for now (--device, SEQLAB_DEVICE) must be a valid name:
+    a ValueError. A remembered one that is not (a hand-edited or damaged settings file) must not
+    keep the app from starting: it is forgotten, and the note says so."""
+    from engine.runtime import Engine
+    if requested:
+        return Engine(requested), ""     # cheap: the device is resolved in the warm-up job
+    remembered = str(store.value("device", "auto"))
+    try:
+        return Engine(remembered), ""
+    except ValueError as exc:
+        store.setValue("device", "auto")
+        return Engine("auto"), f"the remembered device is not valid ({exc}): using auto"
+
+
 def run_gui(argv: list[str]) -> int:
     args = _parse(argv)
     if (args.self_test or args.screenshot) and not os.environ.get("QT_QPA_PLATFORM"):
@@ -52,19 +67,19 @@ def run_gui(argv: list[str]) -> int:
     from desktop import binding_check
     from desktop.bridge import EngineBridge
     from desktop.main_window import MainWindow, start_warm_up
-    from engine.runtime import Engine
 
     t_start = time.monotonic()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Sequence Lab")
     app.setOrganizationName("seqlab")
     store = settings()
-    requested = args.device or os.environ.get("SEQLAB_DEVICE") or str(store.value("device", "auto"))
     try:
-        engine = Engine(requested)       # cheap: the device is resolved in the warm-up job
-    except ValueError as exc:            # a misspelt --device
+        engine, note = choose_engine(args.device or os.environ.get("SEQLAB_DEVICE"), store)
+    except ValueError as exc:            # a misspelt --device or SEQLAB_DEVICE
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     binding_problem = binding_check.problem()
     if binding_problem:
         print(f"warning: {binding_problem}", file=sys.stderr)
@@ -76,8 +91,8 @@ def run_gui(argv: list[str]) -> int:
     window.show()
     app.processEvents()
     window.shown_after_s = time.monotonic() - t_start
-    if binding_problem:
-        window.statusBar().showMessage(binding_problem)
+    if binding_problem or note:
+        window.statusBar().showMessage(binding_problem or note)
     start_warm_up(window)
     try:
         if args.self_test:

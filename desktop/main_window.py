@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import traceback
 from typing import Optional
 
@@ -49,6 +50,15 @@ def load_tab(task: str, bridge: EngineBridge) -> DemoTab:
         return tab
 
 
+def stored_zoom(settings: QSettings) -> float:
+    """The remembered zoom; 1.0 when the settings file holds no number (edited or damaged)."""
+    try:
+        zoom = float(settings.value("zoom", 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    return min(max(zoom, ZOOM_STEPS[0]), ZOOM_STEPS[-1]) if math.isfinite(zoom) else 1.0
+
+
 def scrolling_page(tab: DemoTab) -> QScrollArea:
     """The tab inside a frameless scroll area. A tab fills the page when the window is large
     enough and scrolls when it is not, so the window's minimum size is not the largest tab's:
@@ -87,7 +97,7 @@ class MainWindow(QMainWindow):
         self.tabs_ready = False
         self.engine_label = QLabel("engine: warming up")
         self.statusBar().addPermanentWidget(self.engine_label)
-        self._zoom = float(settings.value("zoom", 1.0))
+        self._zoom = stored_zoom(settings)
         self._base_point_size = QApplication.font().pointSizeF()
         self._build_menus()
         bridge.engineState.connect(self.on_engine_state)
@@ -242,19 +252,24 @@ class MainWindow(QMainWindow):
             widget.setFont(f)
         self._applied_zoom = self._zoom
         self.settings.setValue("zoom", self._zoom)
+
+    def _zoom_to(self, zoom: float) -> None:
+        """A zoom the user asked for: applied and shown (the start-up zoom is applied silently,
+        so that it does not cover a start-up note in the status bar)."""
+        self.apply_zoom(zoom)
         self.statusBar().showMessage(f"zoom {self._zoom:.0%}", 1500)
 
     def zoom(self) -> float:
         return self._zoom
 
     def zoom_in(self) -> None:
-        self.apply_zoom(next((z for z in ZOOM_STEPS if z > self._zoom + 1e-6), ZOOM_STEPS[-1]))
+        self._zoom_to(next((z for z in ZOOM_STEPS if z > self._zoom + 1e-6), ZOOM_STEPS[-1]))
 
     def zoom_out(self) -> None:
-        self.apply_zoom(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom - 1e-6), ZOOM_STEPS[0]))
+        self._zoom_to(next((z for z in reversed(ZOOM_STEPS) if z < self._zoom - 1e-6), ZOOM_STEPS[0]))
 
     def zoom_reset(self) -> None:
-        self.apply_zoom(1.0)
+        self._zoom_to(1.0)
 
     def toggle_theme(self) -> None:
         dark = self.dark_action.isChecked()

@@ -9,8 +9,8 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from desktop.bridge import EngineBridge
-from desktop.gui import settings
-from desktop.main_window import MainWindow, start_warm_up
+from desktop.gui import choose_engine, settings
+from desktop.main_window import MainWindow, start_warm_up, stored_zoom
 from engine import tasks
 from engine.runtime import BACKGROUND, Engine, Progress
 
@@ -100,6 +100,33 @@ def test_zoom_scales_fonts_and_is_remembered(qtbot, bridge, window):
     again = MainWindow(bridge, settings())
     qtbot.addWidget(again)
     assert again.zoom() == pytest.approx(zoom)
+
+
+def test_a_zoom_the_user_asks_for_is_shown_and_the_start_up_zoom_is_not(window):
+    window.statusBar().showMessage("the remembered device is not valid: using auto")
+    window.apply_zoom(1.15)              # what start-up and loading the tabs do
+    assert window.statusBar().currentMessage().startswith("the remembered device")
+    window.zoom_reset()
+    assert window.statusBar().currentMessage() == "zoom 100%"
+
+
+@pytest.mark.parametrize("stored, expected", [("abc", 1.0), ("nan", 1.0), ("1e9", 2.5),
+                                              ("1.5", 1.5), (None, 1.0)])
+def test_a_damaged_zoom_setting_falls_back_to_100_percent(stored, expected):
+    store = settings()
+    store.remove("zoom") if stored is None else store.setValue("zoom", stored)
+    assert stored_zoom(store) == expected
+
+
+def test_a_damaged_device_setting_is_forgotten_but_a_bad_device_flag_is_refused():
+    store = settings()
+    store.setValue("device", "quantum")
+    engine, note = choose_engine(None, store)
+    assert "quantum" in note and "using auto" in note
+    assert store.value("device") == "auto"
+    with pytest.raises(ValueError, match="quantum"):
+        choose_engine("quantum", store)
+    engine.shutdown(wait=5.0)
 
 
 def test_dark_theme_is_applied_and_remembered(qtbot, bridge, window):

@@ -32,7 +32,9 @@ from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
 
-DEMO_TEXT = "Il gatto si è seduto sul tappetino."
+# John 14:6, a held-out verse: the models learnt Italian from the Bible, and an everyday
+# sentence ("Il gatto si è seduto sul tappetino.") comes out as nonsense
+DEMO_TEXT = "Io sono la via, la verità e la vita."
 SELF_TEST_TEXT = "In principio era la Parola."
 DATASETS = ["bible it-en", "bible fr-en", "bible es-en", "bible de-en", "bible pt-en"]
 PAUSE_MS = 300                       # translate when typing pauses this long
@@ -85,7 +87,8 @@ class Tab(DemoTab):
         controls.addWidget(self.beam, 1)
 
         self.editor = QPlainTextEdit()
-        self.editor.setPlaceholderText("Scrivi in italiano… e.g. “Il gatto si è seduto sul tappetino.”")
+        self.editor.setPlaceholderText(
+            "Scrivi in italiano… (learnt from the Bible: e.g. “Gesù disse loro: Io son il pane della vita.”)")
         self.editor.setFont(larger)
         self.editor.setMaximumHeight(120)
         self.editor.textChanged.connect(self._on_text_changed)
