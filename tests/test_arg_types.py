@@ -28,6 +28,7 @@ def test_types_take_good_values_and_refuse_bad_ones(kind, good, bad):
     (["train", "translate", "--dropout", "1"], "--dropout"),
     (["bench", "classify", "--repeat", "0"], "--repeat"),             # ran once, silently
     (["bench", "ocr", "--n", "0"], "--n"),                             # timed 4 amounts, silently
+    (["train", "classify", "--threads", "0"], "--threads"),           # trained with 1, silently
 ])
 def test_cli_refuses_impossible_training_flags_before_training(capsys, seqlab_home, argv, flag):
     assert main(argv) == 2
@@ -39,7 +40,7 @@ def test_cli_refuses_impossible_training_flags_before_training(capsys, seqlab_ho
 def test_classify_settings_the_tab_can_send_are_checked_too(seqlab_home):
     from engine.classify import pipeline
     for bad, says in [(dict(minn=5, maxn=3), "minn <= maxn"), (dict(lr=float("nan")), "lr a positive"),
-                      (dict(dim=0), "at least 1")]:
+                      (dict(dim=0), "at least 1"), (dict(threads=0), "threads must be at least 1")]:
         with pytest.raises(ValueError, match=says):
             next(pipeline.train_model(pipeline.Options(data="sentiment", **bad)))
 

@@ -101,8 +101,8 @@ def check_options(opt: Options) -> None:
         raise ValueError(f"unknown label tree {opt.hs_tree!r}; use {' or '.join(TREES)}")
     if opt.dim < 1 or opt.bucket < 1 or opt.word_ngrams < 1:
         raise ValueError("dim, bucket and word-ngrams must be at least 1")
-    if opt.epochs < 1 or opt.batch < 1 or not (math.isfinite(opt.lr) and opt.lr > 0):
-        raise ValueError("epochs and batch must be at least 1, and lr a positive number")
+    if opt.epochs < 1 or opt.batch < 1 or opt.threads < 1 or not (math.isfinite(opt.lr) and opt.lr > 0):
+        raise ValueError("epochs, batch and threads must be at least 1, and lr a positive number")
     if opt.maxn and not 1 <= opt.minn <= opt.maxn:
         raise ValueError(f"character n-grams need 1 <= minn <= maxn (got minn {opt.minn}, maxn {opt.maxn}); "
                          "maxn 0 means none")

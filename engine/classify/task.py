@@ -31,7 +31,8 @@ def _add_train_options(p, defaults: pipeline.Options):
     p.add_argument("--hs-tree", choices=TREES, default=defaults.hs_tree,
                    help="hs/hs2 label tree: label counts (fastText's) or label similarity; "
                         "hs2 cuts it into classes (default %(default)s)")
-    p.add_argument("--threads", type=count, default=defaults.threads, help="Hogwild worker processes")
+    p.add_argument("--threads", type=positive_int, default=defaults.threads,
+                   help="Hogwild worker processes (1: in-process, bit-for-bit reproducible)")
     p.add_argument("--batch", type=positive_int, default=defaults.batch, help="texts per sparse SGD step")
     p.add_argument("--shared-rows", choices=["mean", "sum"], default=defaults.shared_rows,
                    help="update of an input row used by several texts of a batch (default %(default)s)")
