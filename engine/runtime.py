@@ -192,7 +192,11 @@ def _run(ticket: Ticket) -> None:
     try:
         out = ticket.fn(*ticket.args, **ticket.kwargs)
         if inspect.isgenerator(out):
-            out = _drive(ticket, out)
+            ticket.result = _drive(ticket, out)
+            # A long job that ran to its end has done its work (a training saved its model), even
+            # when a cancel came after its last step: saying "cancelled" would be untrue. Jobs
+            # that write yield just before writing, so a cancel up to then does stop them.
+            return _finish(ticket, "done")
         ticket.result = out
     except Cancelled:
         return _finish(ticket, "cancelled")

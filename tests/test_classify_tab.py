@@ -72,12 +72,17 @@ def test_training_on_own_file_then_cancel_keeps_previous_model(qtbot, tab, tmp_p
     tab.training.set_value("threads", 2)
     kept = tab.slot.get()
     tab.training.train_button.click()
+    # while it trains, its snapshots are live: no other model can be chosen, nor compressed
+    assert not tab.model_combo.isEnabled() and not tab.bow_button.isEnabled()
+    tab.compression.run_button.click()
+    assert "a training is running" in tab.compression.status.text()
     # Cancel at once: on a quiet machine 200 epochs of this file take well under a second, so
     # waiting first made the test race the training.
     tab.training.cancel_button.click()
     qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
     assert "previous model is kept" in tab.training.status.text()
     assert tab.slot.get() is kept and kept is not before
+    assert tab.model_combo.isEnabled() and tab.bow_button.isEnabled()
 
 
 def test_training_on_a_file_too_small_for_a_test_split_says_so(qtbot, tab, tmp_path):
@@ -135,6 +140,29 @@ def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     tab.transfer._on_one()
     qtbot.waitUntil(lambda: tab.transfer.table.rowCount() == 1, timeout=30000)
     assert tab.transfer.table.item(0, 0).text() == f"{BIGRAMS} (compressed)"
+
+
+def test_a_compressed_model_stays_with_the_model_it_was_made_from(qtbot, tab):
+    """Switching to bag of words while the bigram model was being compressed once credited the
+    result to bag of words and let "use live" put the compressed bigram model behind it."""
+    tab.compression.dsub.setCurrentText("5")
+    tab.compression.cutoff.setValue(3000)
+    tab.compression.retrain.setChecked(False)
+    tab.compression.run_button.click()
+    tab.bow_button.setChecked(True)
+    qtbot.waitUntil(lambda: tab.compression.run_button.isEnabled() and "KB" in tab.compression.status.text(),
+                    timeout=60000)
+    assert tab.current == BOW and tab.compression._dense_point_for == BIGRAMS
+    assert not tab.compression.use_live.isEnabled() and tab._compressed is None
+    assert tab.compression.save_button.isEnabled()       # it can still be saved under its own name
+
+
+def test_refused_input_clears_the_last_prediction(qtbot, tab):
+    tab.editor.setPlainText("a wonderful film")
+    qtbot.waitUntil(lambda: tab.result.text().startswith("positive"), timeout=10000)
+    tab.editor.setPlainText("good\x00bad")
+    qtbot.waitUntil(lambda: tab.result.text() == "—", timeout=10000)
+    assert tab.hint.text() and tab.bars.items() == [] and tab.words.spans() == []
 
 
 def test_compression_with_retraining_and_qout_reports_both(qtbot, tab):
@@ -221,6 +249,14 @@ def test_evaluate_panel_measures_domain_transfer_and_refuses_foreign_labels(qtbo
     qtbot.waitUntil(lambda: panel.table.rowCount() == 6, timeout=60000)
     assert sorted(panel.table.item(r, 1).text() for r in range(1, 6)) == sorted(
         ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"])
+
+
+def test_evaluate_panel_says_when_a_set_has_no_test_texts(qtbot):
+    from desktop.tabs.classify_transfer import TransferPanel
+    panel = TransferPanel(["sentiment"])
+    qtbot.addWidget(panel)
+    panel.show_result({"model": "my-tiny", "data": "/tmp/tiny.txt", "n": 0, "accuracy": float("nan")})
+    assert panel.table.item(0, 3).text() == "no test texts" and "nan" not in panel.status.text()
 
 
 def test_evaluate_panel_takes_the_users_own_file(qtbot, tab, tmp_path):

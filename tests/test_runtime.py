@@ -79,6 +79,42 @@ def test_cancel_a_long_job_between_progress_events(engine):
     assert 5 <= len(steps) < 10_000
 
 
+def test_a_cancel_after_the_last_step_reports_done_because_the_work_was_done(engine):
+    """A training evaluates and saves after its last yield: a cancel pressed then once said
+    "cancelled: the previous model is kept" while the new model was written."""
+    last_step, release, saved = threading.Event(), threading.Event(), []
+
+    def train():
+        yield Progress(1, 1, message="saving")
+        last_step.set()
+        release.wait(5)                              # the save, under way when Cancel comes
+        saved.append("model")
+        return "card"
+    t = engine.submit(train, lane=BACKGROUND)
+    assert last_step.wait(5)
+    t.cancel()
+    release.set()
+    assert t.wait(5) == "card" and t.state == "done" and saved == ["model"]
+
+
+def test_a_cancel_before_the_last_step_stops_the_job_before_it_writes(engine):
+    evaluating, release, saved = threading.Event(), threading.Event(), []
+
+    def train():
+        yield Progress(0, 1, message="evaluating")
+        evaluating.set()
+        release.wait(5)                              # the evaluation, under way when Cancel comes
+        yield Progress(1, 1, message="saving")
+        saved.append("model")
+    t = engine.submit(train, lane=BACKGROUND)
+    assert evaluating.wait(5)
+    t.cancel()
+    release.set()
+    with pytest.raises(Cancelled):
+        t.wait(5)
+    assert saved == []
+
+
 def test_progress_events_arrive_in_order_and_result_is_the_return_value(engine):
     events = []
 

@@ -76,6 +76,8 @@ class Tab(DemoTab):
         self._before_training = None              # (name, model) restored when training is cancelled
         self._compressed = None                   # the compressed model (and its job's result) that
         self._compressed_out: Optional[dict] = None  # "use live" publishes and "save" writes
+        self._compressed_of: Optional[str] = None     # the model it was made from
+        self._compressing = ""                    # the model the running compress job started from
         self._self_test_done: Optional[Callable] = None
         self._build()
         self._load(BIGRAMS)
@@ -195,9 +197,25 @@ class Tab(DemoTab):
         self.current = name
         self.slot.publish(model)
         self.model_combo.setCurrentText(name)
+        if name in (BOW, BIGRAMS):                   # the toggle follows a choice made in the combo
+            for button in (self.bow_button, self.bigram_button):
+                button.blockSignals(True)
+            (self.bow_button if name == BOW else self.bigram_button).setChecked(True)
+            for button in (self.bow_button, self.bigram_button):
+                button.blockSignals(False)
         self.card_view.set_card(card)
-        self.compression.reset_live()
+        if self._compressed_of != name:                 # a compressed model of another one
+            self._compressed = None
+        self.compression.reset_live(keep_compressed=self._compressed is not None)
         self._predict()
+
+    def _training(self) -> bool:
+        return self._before_training is not None
+
+    def _allow_model_choice(self, allowed: bool) -> None:
+        """Off while training: the training's snapshots are what is live then."""
+        for widget in (self.model_combo, self.bow_button, self.bigram_button):
+            widget.setEnabled(allowed)
 
     def _on_toggle(self, _checked: bool) -> None:
         name = BOW if self.bow_button.isChecked() else BIGRAMS
@@ -221,18 +239,22 @@ class Tab(DemoTab):
         if model is None:
             return
         if not text.strip():
-            self.result.setText("—")
-            self.hint.setText("Type a sentence to classify it.")
-            self.bars.set_items([])
-            self.words.set_spans([])
-            self.ngrams.set_spans([])
+            self._show_nothing("Type a sentence to classify it.")
             return
         self.submit("predict", predict_job, model, text, on_done=self._show, on_error=self._on_predict_error)
 
+    def _show_nothing(self, hint: str) -> None:
+        """No prediction (empty or refused input): no bars or highlights left from the last one."""
+        self.result.setText("—")
+        self.hint.setText(hint)
+        self.bars.set_items([])
+        self.words.set_spans([])
+        self.ngrams.set_spans([])
+        self.explain.setText("")
+
     def _show(self, out: dict) -> None:
         if out.get("label") is None:
-            self.result.setText("—")
-            self.hint.setText(out.get("hint", ""))
+            self._show_nothing(out.get("hint", ""))
             return
         p = out["probs"][out["label"]]
         self.result.setText(f"{out['label']}  {p:.0%}")
@@ -255,6 +277,7 @@ class Tab(DemoTab):
         options["minn"], options["maxn"] = CHAR_NGRAMS[values["chars"]]
         options.update(data=data, name=trained_model_name(data, options["loss"], options["hs_tree"], values["chars"]))
         self._before_training = (self.current, self.slot.get())
+        self._allow_model_choice(False)
         self.training.started(f"training on {data}…")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_trained, on_error=self._on_train_error)
@@ -274,6 +297,7 @@ class Tab(DemoTab):
         self.training.finished(f"saved {card.name} ({run_settings(card.config)}): {measured}{calibrated}, "
                                f"{card.metrics.get('train_seconds')} s of training")
         self._before_training = None
+        self._allow_model_choice(True)
         self._load(card.name)
         self.current = card.name
 
@@ -283,6 +307,7 @@ class Tab(DemoTab):
             self.current = name
             self.slot.publish(model)
             self._before_training = None
+            self._allow_model_choice(True)
             self._predict()
         self.training.finished(self.training_failed_text(message), ok=False)
 
@@ -292,19 +317,24 @@ class Tab(DemoTab):
             self.compression.show_message(f"{self.current} is still loading: try again in a moment" if self.current
                                           else "load or train a model first")
             return
+        if self._training():
+            self.compression.show_message("a training is running: compress when it is done")
+            return
         model, card = self.models[self.current]
         if not hasattr(model.input, "weight"):
             self.compression.show_message("this model is already compressed")
             return
+        self._compressing = card.name
         self.compression.started(card.name)
         self.submit("compress", compress_job, model, card, settings["dsub"], settings["cutoff"],
                     settings["qnorm"], settings["retrain"], settings["qout"], lane="background",
                     on_done=self._on_compressed, on_error=self.compression.failed)
 
     def _on_compressed(self, out: dict) -> None:
-        self._compressed = out["model"]
+        name, live_ok = self._compressing, self._compressing == self.current and not self._training()
+        self._compressed, self._compressed_of = (out["model"], name) if live_ok else (None, None)
         self._compressed_out = out
-        self.compression.show_result(out, self.current)
+        self.compression.show_result(out, name, live_ok)
 
     def _on_save_compressed(self) -> None:
         self.submit("save", save_compressed_job, self._compressed_out, lane="background",

@@ -138,15 +138,16 @@ class CompressionPanel(QWidget):
         self.status.setText(f"compressing {name}… (k-means on the input rows)")
 
     @Slot(object, str)
-    def show_result(self, out: dict, current: str) -> None:
-        """A compress_job result for the model `current`: its point (and the dense one) on the plot."""
+    def show_result(self, out: dict, current: str, live_ok: bool = True) -> None:
+        """A compress_job result for the model `current`: its point (and the dense one) on the plot.
+        `live_ok` is False when another model went live meanwhile: it cannot stand in for that one."""
         self.run_button.setEnabled(True)
         if self._dense_point_for != current:
             self.clear()
             self.add_point(out["dense_bytes"] / 1024, out["dense_accuracy"], "dense", dense=True)
             self._dense_point_for = current
         self.add_point(out["bytes"] / 1024, out["accuracy"], out["label"])
-        self.use_live.setEnabled(True)
+        self.use_live.setEnabled(live_ok)
         self.save_button.setEnabled(True)
         retrained = ""
         if "accuracy_before_retrain" in out:
@@ -168,11 +169,15 @@ class CompressionPanel(QWidget):
                             f"seqlab predict classify --model {card.name}")
 
     @Slot()
-    def reset_live(self) -> None:
-        """Another model went live: untick "use the compressed model live" without emitting."""
+    def reset_live(self, keep_compressed: bool = True) -> None:
+        """Another model went live: untick "use the compressed model live" without emitting, and
+        unless it is the model that was compressed, the box stays off (its compressed model
+        belongs to another one; it can still be saved)."""
         self.use_live.blockSignals(True)
         self.use_live.setChecked(False)
         self.use_live.blockSignals(False)
+        if not keep_compressed:
+            self.use_live.setEnabled(False)
 
     # -- the plot --------------------------------------------------------------------------
     def add_point(self, kb: float, accuracy: float, label: str, dense: bool = False) -> None:

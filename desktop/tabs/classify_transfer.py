@@ -12,6 +12,7 @@ Like the compression panel, it only asks and shows: it emits ``evaluateRequested
 """
 from __future__ import annotations
 
+import math
 import os
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +32,11 @@ def evaluate_job(model, model_name: str, data: str) -> dict:
     """Engine lane: test accuracy of `model` on `data` (no widgets touched here)."""
     from engine.classify import pipeline
     return {**pipeline.evaluate_on(model, data), "model": model_name}
+
+
+def measured(accuracy) -> bool:
+    """An accuracy to show: evaluate_on gives None or NaN when the split has no texts."""
+    return isinstance(accuracy, (int, float)) and math.isfinite(accuracy)
 
 
 class TransferPanel(QWidget):
@@ -96,7 +102,7 @@ class TransferPanel(QWidget):
     def show_result(self, out: dict) -> None:
         accuracy = out.get("accuracy")
         cells = [out.get("model", ""), os.path.basename(out["data"]), f"{out['n']:,}",
-                 "no test texts" if accuracy is None else f"{accuracy:.4f}"]
+                 f"{accuracy:.4f}" if measured(accuracy) else "no test texts"]
         r = self.table.rowCount()
         self.table.insertRow(r)
         for c, text in enumerate(cells):

@@ -23,6 +23,7 @@ from engine.classify.losses import LOSSES
 from engine.classify.metrics import evaluate_probs
 from engine.classify.model import MAX_CHARS, FastText, FastTextConfig
 from engine.classify.trainer import Encoded, TrainConfig, accuracy, train
+from engine.runtime import Progress
 from engine.text_input import not_text
 
 TASK = "classify"
@@ -167,6 +168,7 @@ def train_model(opt: Options):
         seconds=round(time.perf_counter() - t0, 2), device="cpu",
         extra={"dictionary": d.to_dict()})
     out = opt.out or (paths.user_models() / TASK)
+    yield Progress(1, 1, message=f"saving {name}")      # the last point where a cancel keeps the old model
     return save(model, card, out, half=opt.half)
 
 

@@ -220,6 +220,7 @@ def train(args):
                            config=M.config_dict(cfg), metrics=metrics, data=data,
                            train_command=train_command(args), seconds=round(time.monotonic() - t0, 1),
                            device=device)
+    yield Progress(1, 1, message=f"saving {name}")      # the last point where a cancel keeps the old model
     card = M.save(out, model, vocab, card)
     return card
 
