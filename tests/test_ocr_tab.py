@@ -132,3 +132,30 @@ def test_pretraining_settings_apply_only_from_scratch(tab):
     assert fields.isEnabled() and tab.panel.editor("epochs").isEnabled()
     tab.panel.set_value("start", START_PRETRAINED)
     assert not fields.isEnabled()
+
+
+def test_new_check_and_open_image_work_while_a_training_runs(qtbot, tab, tmp_path):
+    """Both once waited, silently, behind a training on the background lane."""
+    import threading
+    release = threading.Event()
+    busy = tab.bridge.engine.submit(release.wait, 60, lane="background")   # stands in for a training
+    try:
+        tab.new_check()
+        qtbot.waitUntil(lambda: not tab.canvas.is_blank() and tab.truth_edit.text() != "", timeout=30_000)
+        qtbot.waitUntil(lambda: tab.reading is not None, timeout=30_000)
+        drawn = tab.canvas.image().copy()
+        not_an_image = tmp_path / "notes.png"
+        not_an_image.write_text("not an image")
+        tab.open_image(str(not_an_image))
+        qtbot.waitUntil(lambda: "drawing is unchanged" in tab.info_label.text(), timeout=30_000)
+        assert (tab.canvas.image() == drawn).all() and tab.reading is not None
+        assert busy.state in ("queued", "running")        # the lane is still held
+    finally:
+        release.set()
+
+
+def test_clear_leaves_no_gtn_loss_behind(qtbot, tab):
+    tab.demo_input()
+    qtbot.waitUntil(lambda: "GTN loss" in tab.loss_label.text(), timeout=30_000)
+    tab.canvas.clear()
+    qtbot.waitUntil(lambda: tab.loss_label.text() == "", timeout=10_000)

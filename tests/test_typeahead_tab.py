@@ -74,6 +74,24 @@ def test_generate_streams_words_into_the_editor(tab, qtbot):
     assert len(added.split()) >= 4                             # 8 tokens, punctuation glued on
 
 
+def test_generate_runs_while_a_training_holds_the_background_lane(tab, qtbot):
+    """It once waited, silently, for the whole training (tens of minutes for an LSTM)."""
+    import threading
+    qtbot.waitUntil(lambda: tab.slots["kn"].get() is not None, timeout=90_000)
+    release = threading.Event()
+    busy = tab.bridge.engine.submit(release.wait, 60, lane="background")   # stands in for a training
+    try:
+        tab.editor.setPlainText("The State of the ")
+        tab.generate_model.setCurrentIndex(0)
+        tab.n_words.setValue(4)
+        tab.generate_button.click()
+        qtbot.waitUntil(lambda: tab.generate_button.isEnabled(), timeout=30_000)
+        assert len(tab.editor.toPlainText()) > len("The State of the ")
+        assert busy.state in ("queued", "running")        # the lane is still held
+    finally:
+        release.set()
+
+
 def test_cancelled_training_keeps_the_previous_model(tab, qtbot, tmp_path):
     own = tmp_path / "mine.txt"
     own.write_text("The budget is balanced and the economy is growing again.\n\n" * 80, encoding="utf-8")

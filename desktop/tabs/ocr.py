@@ -48,6 +48,7 @@ class Tab(DemoTab):
         self.reading = None
         self.truth_view = None
         self._seed = 0
+        self._notice = ""                # a failed "Open image…", said with the next reading
         self._self_test_done: Optional[Callable] = None
 
         # toolbar
@@ -173,6 +174,7 @@ class Tab(DemoTab):
 
     def _show_nothing(self, message: str) -> None:
         self.reading = None
+        message, self._notice = (f"{self._notice} · {message}" if self._notice else message), ""
         self.reading_page.show_nothing(message)
         self.lattice.clear()
         self.segmentation.setText(message)
@@ -185,6 +187,9 @@ class Tab(DemoTab):
         reading, view = result
         self.reading = reading
         self.reading_page.show_reading(reading)
+        if self._notice:
+            self.info_label.setText(f"{self._notice} · {self.info_label.text()}")
+            self._notice = ""
         c = reading.cands
         top = reading.logp[:, :N_LABELS].max(1)
         from engine.ocr.checks import CHARSET
@@ -332,8 +337,8 @@ class Tab(DemoTab):
     # -- inputs -----------------------------------------------------------------------------------
     def new_check(self) -> None:
         self._seed += 1
-        self.submit("check", random_check_job, self._seed, lane="background",
-                    on_done=self._on_check, on_error=self._on_read_error)
+        # (the interactive lane: a training on the background lane must not hold it up)
+        self.submit("check", random_check_job, self._seed, on_done=self._on_check, on_error=self._on_read_error)
 
     def _on_check(self, result) -> None:
         image, text = result
@@ -349,8 +354,13 @@ class Tab(DemoTab):
             self.open_image(path)
 
     def open_image(self, path: str) -> None:
-        self.submit("open", open_image_job, path, lane="background", on_done=self.canvas.set_image,
-                    on_error=self._on_read_error)
+        self.submit("open", open_image_job, path, on_done=self.canvas.set_image, on_error=self._on_open_error)
+
+    def _on_open_error(self, message: str) -> None:
+        """Not an image: say so, and keep the drawing with its reading."""
+        if message != "cancelled":
+            self._notice = f"{message} (the drawing is unchanged)"
+            self.read()
 
     def write(self, text: str) -> None:
         """Write `text` on the canvas with scripted strokes (demo and self-test, no data needed)."""

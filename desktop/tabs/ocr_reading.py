@@ -56,6 +56,7 @@ class ReadingPage(QWidget):
         self.amount_label.setText("—")
         self.info_label.setText(message)
         self.alternatives.clear()
+        self.loss_label.setText("")
         self.train_this.setEnabled(False)
 
     def show_reading(self, reading) -> None:

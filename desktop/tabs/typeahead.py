@@ -271,7 +271,9 @@ class Tab(DemoTab):
         self._generated = ""
         self.submit("generate", generate_job, typer.predictor, self.editor.toPlainText(),
                     self.n_words.value(), self.temperature.value(), self.order.value(),
-                    lane="background", on_progress=self._on_generated_word,
+                    # interactive lane: it runs while a training holds the background lane (and
+                    # shows how the training's snapshots write); keystrokes wait for it meanwhile
+                    on_progress=self._on_generated_word,
                     on_done=self._on_generate_done, on_error=self._on_generate_done)
 
     def _on_generated_word(self, event) -> None:
