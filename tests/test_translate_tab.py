@@ -82,6 +82,17 @@ def test_hover_links_target_and_source_words(tab, qtbot):
     assert not tab.src_words.weights.any()
 
 
+def test_several_sentences_show_an_nbest_list_each_and_binary_input_clears(tab, qtbot):
+    tab.beam.setValue(2)
+    tab.editor.setPlainText("Il re parla al popolo. Il popolo ascolta.")
+    qtbot.waitUntil(lambda: tab.result is not None and "sentences" in tab.result, timeout=20000)
+    rows = [tab.nbest.item(i).text() for i in range(tab.nbest.count())]
+    assert rows[0] == "sentence 1: Il re parla al popolo." and "sentence 2: Il popolo ascolta." in rows
+    tab.editor.setPlainText("\x00\x01 gatto")
+    qtbot.waitUntil(lambda: "binary" in tab.status.text(), timeout=20000)
+    assert tab.translation.text() == "—" and tab.nbest.count() == 0 and tab.result is None
+
+
 def test_empty_input_clears(tab, qtbot):
     tab.editor.setPlainText("   ")
     qtbot.waitUntil(lambda: tab.translation.text() == "—", timeout=5000)

@@ -264,10 +264,10 @@ class Tab(DemoTab):
         self.submit("predict", predict_job, translator, text, self.beam.value(),
                     on_done=self._show, on_error=self._on_predict_error)
 
-    def _show_empty(self) -> None:
+    def _show_empty(self, message: str = "Type an Italian sentence; it is translated when you pause.") -> None:
         self.result = None
         self.translation.setText("—")
-        self.status.setText("Type an Italian sentence; it is translated when you pause.")
+        self.status.setText(message)
         self.alignment.clear()
         self.nbest.clear()
 
@@ -280,12 +280,16 @@ class Tab(DemoTab):
         self.status.setText(note)
         self.alignment.set_result(out)
         self.nbest.clear()
-        for i, h in enumerate(out["nbest"], 1):
-            self.nbest.addItem(f"{i}.  {h['score']:+.3f}   {h['text']}")
+        sentences = out.get("sentences") or [{"source": "", "nbest": out["nbest"]}]
+        for number, sentence in enumerate(sentences, 1):
+            if len(sentences) > 1:              # an n-best list is per sentence
+                self.nbest.addItem(f"sentence {number}: {sentence['source']}")
+            for i, h in enumerate(sentence["nbest"], 1):
+                self.nbest.addItem(f"{i}.  {h['score']:+.3f}   {h['text']}")
 
     def _on_predict_error(self, message: str) -> None:
-        if message != "cancelled":
-            self.status.setText(message)
+        if message != "cancelled":              # nothing of the last translation stays on screen
+            self._show_empty(message)
 
     def _on_word_hovered(self, link: str) -> None:
         """Hover a word as if the mouse were on it ("tgt:0", "src:2", "" for none)."""

@@ -179,6 +179,6 @@ def train(cfg: TrainConfig, out_dir, device: str = "cpu", command: str = ""):
         extra={"src_tokenizer": src_tok.to_str(), "tgt_tokenizer": tgt_tok.to_str(),
                "pair": cfg.pair if not cfg.own_file else None, "direction": cfg.direction,
                "train_config": dataclasses.asdict(cfg), "weights_dtype": "float16"})
-    yield Progress(total, total, message=f"saving {card.name}")   # the last point where a cancel keeps the old model
+    yield Progress(total, total, loss=smooth, message=f"saving {card.name}")   # the last point where a cancel keeps the old model
     card = cards.save_model(Path(out_dir), final.tensors(half=True), card)
     return card

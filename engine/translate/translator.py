@@ -112,11 +112,13 @@ class Translator:
         result["source_tokens"] = [w for b in blocks for w in b[0]]
         result["target_tokens"] = [w for b in blocks for w in b[1]]
         result["alignment"] = _block_diag([b[2] for b in blocks]).round(4).tolist()
+        lists = [[{"text": bpe.decode(self.tgt_tok, h.tokens), "score": round(h.score, 4)} for h in hs]
+                 for hs in hyps]
         if len(chunks) == 1:
-            result["nbest"] = [{"text": bpe.decode(self.tgt_tok, h.tokens), "score": round(h.score, 4)}
-                               for h in hyps[0]]
-        else:
+            result["nbest"] = lists[0]
+        else:       # one list per sentence; "nbest" stays the whole text's best (its scores summed)
             result["nbest"] = [{"text": result["translation"], "score": round(score, 4)}]
+            result["sentences"] = [{"source": c, "nbest": n} for c, n in zip(chunks, lists)]
         result["ms"] = round((time.perf_counter() - t0) * 1000.0, 2)
         return result
 
