@@ -374,3 +374,11 @@ def test_predict_handles_empty_huge_and_binary_text():
     out = pipeline.predict(model, "great movie " * 100_000)      # 1.2 MB
     assert out["label"] == "pos" and "truncated" in out["notice"]
     assert len(out["contributions"]) <= pipeline.MAX_EXPLAIN
+    # words and bigrams both explained (cutting the list once kept only the first 400 words)
+    kinds = [" " in c["ngram"] for c in out["contributions"]]
+    assert kinds.count(True) == kinds.count(False) == pipeline.MAX_EXPLAIN // 2
+
+
+def test_a_short_texts_contributions_are_all_kept_in_order():
+    assert pipeline.first_of_each_kind([("a", 1), ("b", 2), ("a b", 3)], 400) == [("a", 1), ("b", 2), ("a b", 3)]
+    assert pipeline.first_of_each_kind([("a", 1), ("b", 2), ("c", 3), ("a b", 4)], 3) == [("a", 1), ("b", 2), ("a b", 4)]

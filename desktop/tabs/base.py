@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBox
                                QWidget)
 
 from desktop.bridge import EngineBridge
+from desktop.widgets.capped_label import CappedLabel
 
 
 class DemoTab(QWidget):
@@ -42,12 +43,11 @@ class DemoTab(QWidget):
     @staticmethod
     def heading(text: str, font) -> QLabel:
         """The tab's one-line statement of the lecture's idea, bold and 1.2× the tab's font."""
-        label = QLabel(text)
+        label = CappedLabel(text, max_lines=3)       # wraps, and asks for the lines it needs
         f = QFont(font)
         f.setBold(True)
         f.setPointSizeF(font.pointSizeF() * 1.2)
         label.setFont(f)
-        label.setWordWrap(True)
         return label
 
     def cancel_training(self) -> None:

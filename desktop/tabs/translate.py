@@ -28,6 +28,7 @@ from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.translate_alignment import AlignmentLink
 from desktop.tabs.translate_jobs import list_job, load_job, predict_job, timing_job, train_job
+from desktop.widgets.capped_label import CappedLabel
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.training_panel import Param, TrainingPanel
 from engine.runtime import ModelSlot
@@ -92,14 +93,12 @@ class Tab(DemoTab):
         self.editor.setFont(larger)
         self.editor.setMaximumHeight(120)
         self.editor.textChanged.connect(self._on_text_changed)
-        self.translation = QLabel("loading the model…")
+        self.translation = CappedLabel("loading the model…", max_lines=4)
         tf = QFont(larger)
         tf.setBold(True)
         self.translation.setFont(tf)
-        self.translation.setWordWrap(True)
         self.translation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status = QLabel(" ")
-        self.status.setWordWrap(True)
+        self.status = CappedLabel(" ", max_lines=3)
         self.alignment = AlignmentLink(larger, self)   # the strips and the matrix, hover-linked
         self.src_words = self.alignment.src_words
         self.tgt_words = self.alignment.tgt_words

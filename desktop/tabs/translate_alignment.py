@@ -20,21 +20,22 @@ from typing import Optional
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
+from desktop.widgets.capped_label import CappedLabel
 from desktop.widgets.heatmap import Heatmap
 
 
 # -- a sentence whose words can be hovered ----------------------------------------------------------
-class WordStrip(QLabel):
-    """Words shown as hoverable links, each shaded by a weight in 0..1 (attention)."""
+class WordStrip(CappedLabel):
+    """Words shown as hoverable links, each shaded by a weight in 0..1 (attention); at most five
+    lines (a long input is read in the matrix, not here)."""
 
     def __init__(self, side: str, parent: Optional[QWidget] = None):
-        super().__init__(parent)
+        super().__init__(max_lines=5, parent=parent)
         self.side = side                       # "src" or "tgt": the link prefix
         self.words: list[str] = []
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.setMouseTracking(True)
         self.weights = np.zeros(0)

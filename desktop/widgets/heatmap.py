@@ -57,9 +57,7 @@ class Heatmap(QWidget):
             levels = (lo, hi if hi > lo else lo + 1e-9)
         self.colorbar.setLevels(levels)
         self.plot.setTitle(title)
-        item = self.plot.getPlotItem()
-        item.getAxis("bottom").setTicks([list(enumerate(self._cols))])
-        item.getAxis("left").setTicks([list(enumerate(self._rows))])
+        self._label_axes()
         # Ticks sit at integer positions: shift the image so cell (r, c) is centred on (c, r).
         self.image.setRect(-0.5, -0.5, max(values.shape[1], 1), max(values.shape[0], 1))
         self.plot.setXRange(-0.5, values.shape[1] - 0.5, padding=0)
@@ -68,6 +66,20 @@ class Heatmap(QWidget):
 
     def values(self) -> np.ndarray:
         return self._values
+
+    def _label_axes(self) -> None:
+        """Every row and column labelled while they fit; past that every k-th one (a long input
+        drew 90 row labels on top of each other). The hover readout names any cell."""
+        item = self.plot.getPlotItem()
+        line = self.fontMetrics().height()
+        rows_fit = max(1, int(item.vb.height() // (line * 1.1)) or len(self._rows))
+        cols_fit = max(1, int(item.vb.width() // (line * 2.5)) or len(self._cols))
+        item.getAxis("left").setTicks([every_kth(self._rows, rows_fit)])
+        item.getAxis("bottom").setTicks([every_kth(self._cols, cols_fit)])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._label_axes()
 
     def _on_mouse_moved(self, pos) -> None:
         point = self.plot.getPlotItem().vb.mapSceneToView(pos)
@@ -81,3 +93,9 @@ class Heatmap(QWidget):
             else:
                 self.readout.setText(" ")
             self.cellHovered.emit(*cell)
+
+
+def every_kth(labels: Sequence[str], room: int) -> list[tuple[int, str]]:
+    """(position, label) ticks: all of them if at most `room`, else every k-th so `room` fit."""
+    k = max(1, -(-len(labels) // max(room, 1)))
+    return [(i, label) for i, label in enumerate(labels) if i % k == 0]

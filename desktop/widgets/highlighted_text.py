@@ -5,7 +5,13 @@ import html
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
+
+from desktop.widgets.capped_label import CappedLabel
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1] + "…"
 
 
 def _color(weight: float, scale: float) -> str:
@@ -14,18 +20,23 @@ def _color(weight: float, scale: float) -> str:
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.15 + 0.7 * a:.2f})" if a > 0.02 else "transparent"
 
 
-class HighlightedText(QLabel):
-    def __init__(self, parent: Optional[QWidget] = None):
-        super().__init__(parent)
+MAX_SPANS = 300       # drawn (a pasted book is explained in its first 300 terms, the rest counted)
+MAX_CHARS = 40        # per span: one unbreakable 50,000-letter "word" widened the whole tab
+
+
+class HighlightedText(CappedLabel):
+    def __init__(self, parent: Optional[QWidget] = None, max_lines: int = 6):
+        super().__init__(max_lines=max_lines, parent=parent)
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
         self._spans: list[tuple[str, float]] = []
 
     def set_spans(self, spans: Sequence[tuple[str, float]]) -> None:
         self._spans = [(str(t), float(w)) for t, w in spans]
         scale = max((abs(w) for _, w in self._spans), default=0.0)
         parts = [f'<span style="background-color:{_color(w, scale)}; padding:2px" '
-                 f'title="{w:+.3f}">{html.escape(t)}</span>' for t, w in self._spans]
+                 f'title="{w:+.3f}">{html.escape(_short(t))}</span>' for t, w in self._spans[:MAX_SPANS]]
+        if len(self._spans) > MAX_SPANS:
+            parts.append(f"… and {len(self._spans) - MAX_SPANS:,} more")
         self.setText(" ".join(parts))
 
     def spans(self) -> list[tuple[str, float]]:

@@ -244,9 +244,21 @@ def predict(model: FastText, text: str, k: int = 5) -> dict:
         out["notice"] = f"text truncated to its first {MAX_CHARS:,} characters"
     top = model.predict(text, k=max(k, 1))
     label = model.labels.index(top[0][0])
-    contrib = model.explain(text, label)[:MAX_EXPLAIN]
+    contrib = first_of_each_kind(model.explain(text, label), MAX_EXPLAIN)
     return {"label": top[0][0], "probs": {l: round(p, 4) for l, p in top},
             "contributions": [{"ngram": n, "weight": round(w, 4)} for n, w in contrib], **out}
+
+
+def first_of_each_kind(contrib: list, limit: int) -> list:
+    """At most `limit` contributions. explain lists every word, then every n-gram (fastText's
+    order), so cutting the list once dropped all the bigrams of a text longer than 400 words:
+    keep the first words and the first n-grams, half the room each when both need more."""
+    if len(contrib) <= limit:
+        return contrib
+    words = [c for c in contrib if " " not in c[0]]
+    grams = [c for c in contrib if " " in c[0]]
+    n_words = min(len(words), max(limit // 2, limit - len(grams)))
+    return words[:n_words] + grams[:limit - n_words]
 
 
 def compress_and_score(model: FastText, cfg: CompressConfig, data_name: str, retrain_set=None) -> dict:
