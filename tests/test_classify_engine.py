@@ -340,12 +340,20 @@ def test_fasttext_and_csv_files_parse(tmp_path):
     ds = datasets.load(csv_path)
     texts = ds.train.texts + ds.valid.texts + ds.test.texts
     assert "good, really" in texts
+    # a header names the columns in either order (label,text once trained on the labels as texts)
+    swapped = _write(tmp_path, "c.csv", 'label,text\npos,"good, really"\nneg,bad\n')
+    ds = datasets.load(swapped)
+    assert sorted(ds.train.texts + ds.valid.texts + ds.test.texts) == ["bad", "good, really"]
+    # old Mac line ends (CR only) are lines too: such a file once trained as a single text
+    cr = _write(tmp_path, "d.txt", b"__label__pos good film\r__label__neg bad film\r")
+    assert len(datasets.load(cr).train) + len(datasets.load(cr).test) + len(datasets.load(cr).valid) == 2
 
 
 @pytest.mark.parametrize("content, message", [
     ("__label__pos good\nno label here\n__label__neg bad\n", "line 2"),
     ("text,label\nfine,pos\njust text\nok,neg\n", "line 3"),
     ("__label__pos good\n__label__pos great\n", "needs at least 2"),
+    ('text,label\n"two\nlines",pos\n"two\nmore\nlines",neg\nno label\n', "line 7"),   # numbered as in an editor
     (b"__label__pos caf\xe9\n__label__neg bad\n", "line 1 is not UTF-8"),
     (b"\x00\x01\x02binary", "binary"),
 ])

@@ -46,3 +46,12 @@ def test_with_prefix_is_case_sensitive_then_falls_back():
     assert sorted(vocab.itos[i] for i in vocab.with_prefix("Th")) == ["The"]
     assert sorted(vocab.itos[i] for i in vocab.with_prefix("sTa")) == ["States", "state"]
     assert vocab.with_prefix("xyz") == []
+
+
+def test_a_file_of_one_long_paragraph_splits_into_training_and_held_out_text(tmp_path):
+    """It was one 1,000,000-word block, and "too short to split"."""
+    from engine.typeahead.data import load_user_file
+    path = tmp_path / "one.txt"
+    path.write_text(" ".join(["the", "cat", "sat", "on", "a", "mat"] * 1000), encoding="utf-8")
+    corpus = load_user_file(path)
+    assert len(corpus.train) == 28 and len(corpus.test) == 2       # 30 blocks of 200 words, every 10th held out

@@ -238,21 +238,34 @@ def _parse_fasttext(lines, name):
 
 
 def _parse_csv(lines, name):
+    """CSV rows `text,label` (commas inside the text allowed), or with a header naming the two
+    columns in any order (`label,text` once trained a model on the labels as texts)."""
+    reader = csv.reader(io.StringIO("\n".join(lines)))
     try:
-        records = list(csv.reader(io.StringIO("\n".join(lines))))
+        records = []
+        first_line = 1
+        for rec in reader:
+            records.append((first_line, rec))     # a quoted field may span lines: number by its first
+            first_line = reader.line_num + 1
     except csv.Error as exc:
-        raise ValueError(f"{name}: not a valid CSV file ({exc})") from None
+        raise ValueError(f"{name}: not a valid CSV file (line {reader.line_num}: {exc})") from None
+    text_col, label_col = None, -1                 # no header: the text is every column but the last
+    if records:
+        header = [c.strip().lower() for c in records[0][1]]
+        if len(header) == 2 and set(header) == {"text", "label"}:
+            text_col, label_col = header.index("text"), header.index("label")
+            records = records[1:]
     rows, bad = [], []
-    start = 0
-    if records and [c.strip().lower() for c in records[0][:2]] == ["text", "label"]:
-        start = 1                                                    # header
-    for i, rec in enumerate(records[start:], start + 1):
+    for i, rec in records:
         if not rec or not any(c.strip() for c in rec):
             continue
-        if len(rec) < 2 or not rec[0].strip() or not rec[-1].strip():
+        if text_col is None:
+            text, label = ",".join(rec[:-1]).strip(), rec[-1].strip()
+        else:
+            text, label = (rec[text_col].strip(), rec[label_col].strip()) if len(rec) == 2 else ("", "")
+        if len(rec) < 2 or not text or not label:
             bad.append(i)
             continue
-        text, label = ",".join(rec[:-1]).strip(), rec[-1].strip()
         rows.append((text, text, [label]))
     if bad:
         raise _bad(name, bad)

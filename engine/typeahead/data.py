@@ -81,9 +81,9 @@ def load_user_file(path: str | Path, block_words: int = 200) -> Corpus:
     blocks, current = [], []
     for para in paragraphs:
         current += V.tokenize(para)
-        if len(current) >= block_words:
-            blocks.append(current)
-            current = []
+        while len(current) >= block_words:       # a file with one long paragraph still splits
+            blocks.append(current[:block_words])
+            current = current[block_words:]
     if current:
         blocks.append(current)
     if sum(len(b) for b in blocks) < 50:
