@@ -54,4 +54,4 @@ def test_a_file_of_one_long_paragraph_splits_into_training_and_held_out_text(tmp
     path = tmp_path / "one.txt"
     path.write_text(" ".join(["the", "cat", "sat", "on", "a", "mat"] * 1000), encoding="utf-8")
     corpus = load_user_file(path)
-    assert len(corpus.train) == 28 and len(corpus.test) == 2       # 30 blocks of 200 words, every 10th held out
+    assert len(corpus.train) == 27 and len(corpus.test) == 3       # 30 blocks of 200 words, every 10th held out
