@@ -217,9 +217,11 @@ def cmd_eval(task, args) -> int:
 def cmd_predict(task, args) -> int:
     inputs = list(args.inputs)
     if inputs == ["-"]:
+        if sys.stdin is None:                    # started with stdin closed
+            raise UsageError(f"seqlab predict {task.name}: '-' reads stdin, and stdin is closed")
         if hasattr(sys.stdin, "reconfigure"):    # bytes that are not UTF-8 reach the task's check
             sys.stdin.reconfigure(errors="surrogateescape")
-        inputs = [line.rstrip("\n") for line in sys.stdin]
+        inputs = [line.rstrip("\r\n") for line in sys.stdin]     # (Windows line ends too)
     if not inputs:
         raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")
     failed = 0
@@ -230,6 +232,9 @@ def cmd_predict(task, args) -> int:
         if "error" in result:                # this input only: say why, go on with the next
             failed += 1
             print(f"error: {result['error']}", file=sys.stderr, flush=True)
+            if getattr(args, "fasttext_format", False):
+                print("", flush=True)        # output line i still answers input line i
+                continue
             if not args.json:                # (JSON output keeps one line per input)
                 continue
         print(json_text.dumps(result, ensure_ascii=False) if args.json else _pretty(result), flush=True)

@@ -27,17 +27,32 @@ def test_predict_json_per_text_with_probs_and_contributions(capsys):
 
 def test_predict_reads_stdin_with_dash(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("great fun\n\nterrible mess\n"))
+    code, out, err = run(capsys, "predict", "classify", "--json", "-")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(rows) == 3                  # the empty line is an input without an answer
+    assert rows[0]["label"] == "positive" and rows[1]["label"] is None and "hint" in rows[1]
+    assert err.strip() == "error: empty text: type a sentence to classify"
+
+
+def test_windows_line_ends_on_stdin_are_not_part_of_the_text(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("great fun\r\nterrible mess\r\n"))
     code, out, _ = run(capsys, "predict", "classify", "--json", "-")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(rows) == 3
-    assert rows[0]["label"] == "positive" and rows[1]["label"] is None and "hint" in rows[1]
+    assert code == 0 and [c["ngram"] for c in rows[0]["contributions"]][:2] == ["great", "fun"]
+    assert all("\r" not in c["ngram"] for row in rows for c in row["contributions"])
+
+
+def test_a_closed_stdin_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    code, _, err = run(capsys, "predict", "classify", "-")
+    assert code == 2 and "stdin is closed" in err and len(err.strip().splitlines()) == 1
 
 
 def test_fasttext_format_prints_fasttext_lines_one_per_input(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("great fun\n\nterrible mess\n"))
     code, out, _ = run(capsys, "predict", "classify", "--fasttext-format", "-k", "2", "-")
     lines = out.split("\n")[:-1]
-    assert code == 0 and len(lines) == 3 and lines[1] == ""
+    assert code == 1 and len(lines) == 3 and lines[1] == ""     # (the empty input: exit 1)
     label, p, other, q = lines[0].split()
     assert label == "__label__positive" and other == "__label__negative"
     assert abs(float(p) + float(q) - 1) < 1e-4

@@ -60,11 +60,11 @@ def test_gui_bad_option_is_one_line():
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("task, exit_code", [("classify", 0), ("typeahead", 1), ("translate", 1)])
+@pytest.mark.parametrize("task, exit_code", [("classify", 1), ("typeahead", 1), ("translate", 1)])
 def test_predict_from_stdin_answers_every_line_even_binary_and_non_utf8_ones(task, exit_code):
     """A text line, a binary one and a Latin-1 one, with stdin set to strict decoding: one JSON
-    line each, the two bad ones with one clear message (classify: a hint; the others: an error
-    and exit 1), and no traceback."""
+    line each, the two bad ones with one clear message (an error; classify's JSON keeps its hint
+    too) and exit 1, and no traceback."""
     data = "la casa è bella\n".encode() + b"bin\x00ary\n" + b"caf\xe9\n"
     r = subprocess.run([sys.executable, "-m", "desktop.app", "predict", task, "--json", "-"], input=data,
                        capture_output=True, timeout=300, env=dict(os.environ, PYTHONIOENCODING="utf-8:strict"))

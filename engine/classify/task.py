@@ -97,6 +97,9 @@ class ClassifyTask:
         model = pipeline.load(args.model)
         for text in inputs:
             out = pipeline.predict(model, text, k=args.top)
+            if out["label"] is None:             # empty, binary, not UTF-8: said, and exit 1
+                yield {"error": out["hint"], **out}
+                continue
             if getattr(args, "fasttext_format", False):
                 # fastText's own line (a str: the CLI prints it as is); empty when no prediction,
                 # so output line i still answers input line i

@@ -132,6 +132,9 @@ class TranslateTask:
         beam = _check_beam(args.beam)
         tr = load_translator(args.model, args.device or "cpu")
         for text in inputs:
+            if isinstance(text, str) and not text.strip():
+                yield {"error": "empty text: nothing to translate"}
+                continue
             try:
                 yield tr.translate(text, beam=beam, n_best=max(1, min(args.nbest, beam)))
             except ValueError as exc:            # this input only: the others still get answers
