@@ -1,6 +1,7 @@
 """argparse types for training flags: an impossible number is refused with one line before any
 data is read ("argument --batch-size: must be at least 1, got 0"), instead of a ZeroDivisionError
-or a model trained with lr nan that replaces the user's own."""
+or a model trained with lr nan that replaces the user's own; an empty path likewise (`--own-file ''`
+once trained on the whole Bible instead)."""
 from __future__ import annotations
 
 import argparse
@@ -43,3 +44,10 @@ def fraction(text: str) -> float:
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
     return value
+
+
+def path(text: str) -> str:
+    """A file or folder name: not empty (it would silently mean "the default")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return text

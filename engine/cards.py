@@ -76,6 +76,12 @@ def name_from(text: str, fallback: str = "custom") -> str:
     return name if _NAME.fullmatch(name) else fallback
 
 
+def own_file_name(path) -> str:
+    """The default name of a model trained on the user's file: "my-" + the file's stem, so that
+    it never replaces or shadows a shipped model ('data/it-en.tsv' -> 'my-it-en')."""
+    return "my-" + name_from(Path(str(path)).stem)
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

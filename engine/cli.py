@@ -19,7 +19,7 @@ import time
 import traceback
 from typing import Optional
 
-from engine import __version__, cards, json_text, tasks
+from engine import __version__, arg_types, cards, json_text, tasks
 
 EXIT_USAGE = 2
 
@@ -65,7 +65,7 @@ def task_parser(command: str, task) -> argparse.ArgumentParser:
     if command in ("eval", "predict", "bench"):
         p.add_argument("--model", default=task.default_model, help="model name (default %(default)s)")
     if command == "train":
-        p.add_argument("--out", default=None,
+        p.add_argument("--out", default=None, type=arg_types.path,
                        help="folder for weights + card (default: your models folder; "
                             "assets/models/TASK regenerates a shipped model)")
     if command == "predict":

@@ -96,14 +96,23 @@ def test_train_on_a_user_file_then_predict_with_it(capsys, tmp_path):
     f.write_text("text,label\n" + "".join(f"spam offer {i},spam\nhello friend {i},ham\n" for i in range(40)))
     code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "5", "--bucket", "1000", "--json")
     assert code == 0, err
-    assert json.loads(out)["name"] == "mine"                 # named after the file
-    code, out, _ = run(capsys, "predict", "classify", "--model", "mine", "--json", "spam offer")
+    assert json.loads(out)["name"] == "my-mine"              # named after the file
+    code, out, _ = run(capsys, "predict", "classify", "--model", "my-mine", "--json", "spam offer")
     assert json.loads(out)["label"] == "spam"
     # the same file with hierarchical softmax and char n-grams: saved beside it, not over it
     code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "5", "--bucket", "1000",
                          "--loss", "hs", "--minn", "3", "--maxn", "5", "--json")
-    assert code == 0 and json.loads(out)["name"] == "mine-hs-chars3-5", err
-    assert {c.name for c in cards.list_models("classify")} >= {"mine", "mine-hs-chars3-5"}
+    assert code == 0 and json.loads(out)["name"] == "my-mine-hs-chars3-5", err
+    assert {c.name for c in cards.list_models("classify")} >= {"my-mine", "my-mine-hs-chars3-5"}
+
+
+def test_a_user_file_named_like_a_shipped_model_does_not_shadow_it(capsys, tmp_path):
+    f = tmp_path / "sentiment.csv"
+    f.write_text("".join(f"spam offer {i},spam\nhello friend {i},ham\n" for i in range(40)))
+    code, out, err = run(capsys, "train", "classify", "--data", str(f), "--epochs", "2", "--bucket", "1000", "--json")
+    assert code == 0 and json.loads(out)["name"] == "my-sentiment", err
+    code, out, _ = run(capsys, "predict", "classify", "--json", "a wonderful film")
+    assert json.loads(out)["label"] == "positive"          # still the shipped sentiment model
 
 
 def test_a_model_saved_with_out_is_used_by_its_path_and_json_stays_strict(capsys, tmp_path):
@@ -222,3 +231,16 @@ def test_eval_on_a_set_with_none_of_the_models_labels_says_so(capsys):
     code, out, err = run(capsys, "eval", "classify", "--json", "--data", "vader-tweets")
     row = json.loads(out)
     assert code == 0 and row["data"] == "vader-tweets" and row["unknown_label_texts"] == 0 and 0.5 < row["accuracy"] < 1
+
+
+def test_a_model_trained_on_a_relative_path_is_evaluated_from_any_folder(capsys, tmp_path, monkeypatch):
+    """The card kept "mine.txt" as typed, so `eval` worked only from the folder training ran in."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mine.txt").write_text("".join(f"__label__spam buy pills {i}\n__label__ham see you {i}\n"
+                                                        for i in range(60)))
+    monkeypatch.chdir(tmp_path / "data")
+    code, out, err = run(capsys, "train", "classify", "--data", "mine.txt", "--epochs", "2", "--bucket", "1000", "--json")
+    assert code == 0, err
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "eval", "classify", "--model", "my-mine", "--json")
+    assert code == 0 and json.loads(out)["n"] > 0, err

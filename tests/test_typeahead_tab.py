@@ -56,7 +56,7 @@ def test_training_on_own_file_lands_a_model(tab, qtbot, tmp_path):
     tab.panel.set_value("order", 3)
     tab.panel.train_button.click()
     qtbot.waitUntil(lambda: "saved" in tab.panel.status.text(), timeout=60_000)
-    qtbot.waitUntil(lambda: tab.cards.get("kn") is not None and tab.cards["kn"].name == "kn-mine",
+    qtbot.waitUntil(lambda: tab.cards.get("kn") is not None and tab.cards["kn"].name == "kn-my-mine",
                     timeout=30_000)
     tab.editor.setPlainText("any bill that raises ")
     qtbot.waitUntil(lambda: tab.last.get("kn", {}).get("next", [{}])[0].get("word") == "taxes",
@@ -107,4 +107,4 @@ def test_cancelled_training_keeps_the_previous_model(tab, qtbot, tmp_path):
     qtbot.waitUntil(lambda: tab.cards["lstm"].name == before and tab.slots["lstm"].get() is not None
                     and tab.slots["lstm"].get().predictor.card is not None, timeout=30_000)
     from engine import paths
-    assert not (paths.user_models() / "typeahead" / "lstm-mine.safetensors").exists()
+    assert not (paths.user_models() / "typeahead" / "lstm-my-mine.safetensors").exists()

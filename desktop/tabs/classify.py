@@ -46,10 +46,12 @@ CHAR_NGRAMS = {"none": (0, 0), "2-4": (2, 4), "3-6": (3, 6)}
 
 
 def trained_model_name(data: str, loss: str, tree: str, chars: str = "none") -> str:
-    """"my-" + the engine's default name (data set, loss, tree, character n-grams), so that a
-    tab's trainings never replace a shipped model or a CLI-trained one."""
+    """The engine's default name (data set, loss, tree, character n-grams), which starts with
+    "my-" for the user's own file, and gets it in front for a data set too, so that a tab's
+    trainings never replace a shipped model or a CLI-trained one."""
     from engine.classify.pipeline import model_name
-    return "my-" + model_name(data, loss, tree, *CHAR_NGRAMS[chars])
+    name = model_name(data, loss, tree, *CHAR_NGRAMS[chars])
+    return "my-" + name if data in DATASETS else name
 
 
 def run_settings(config: dict) -> str:

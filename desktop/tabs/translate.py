@@ -15,7 +15,6 @@ alignment (word strips + attention matrix) is its own idea in desktop/tabs/trans
 """
 from __future__ import annotations
 
-import os
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, QTimer
@@ -31,6 +30,7 @@ from desktop.tabs.translate_jobs import list_job, load_job, predict_job, timing_
 from desktop.widgets.capped_label import CappedLabel
 from desktop.widgets.model_card_view import ModelCardView
 from desktop.widgets.training_panel import Param, TrainingPanel
+from engine import cards
 from engine.runtime import ModelSlot
 
 # John 14:6, a held-out verse: the models learnt Italian from the Bible, and an everyday
@@ -300,8 +300,8 @@ class Tab(DemoTab):
                                           "tgt_vocab", "max_len", "batch_size", "lr", "direction")}
         if values.get("own_file"):
             options["own_file"] = values["own_file"]
-            stem = os.path.splitext(os.path.basename(values["own_file"]))[0]
-            options["name"] = f"my-{stem}-{values['attention']}"
+            # (a valid name whatever the file is called: "my pairs (1).tsv" -> my-my-pairs-1-…)
+            options["name"] = f"{cards.own_file_name(values['own_file'])}-{values['attention']}"
             what = values["own_file"]
         else:
             pair = values["dataset"].split()[-1]

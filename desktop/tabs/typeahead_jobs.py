@@ -34,12 +34,11 @@ def generate_job(predictor, text: str, n_words: int, temperature: float, order: 
 
 def train_job(values: dict):
     """The training panel's values -> `seqlab train typeahead` (a generator of Progress)."""
-    from pathlib import Path
-
     from engine.typeahead import task
     corpus = values.get("own_file") or values["dataset"]
     arch = values["arch"]
-    name = f"{arch}-{Path(corpus).stem}"          # never shadows a shipped model
+    # never shadows a shipped model: "lstm-sotu", or the engine's "lstm-my-<file>"
+    name = task.default_name(arch, corpus) if values.get("own_file") else f"{arch}-{corpus}"
     args = task.train_namespace(arch=arch, corpus=corpus, name=name, steps=values["steps"],
                                 order=values["order"])
     return (yield from task.train(args))

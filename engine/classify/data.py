@@ -93,7 +93,7 @@ def load(name: str) -> Dataset:
         return _bible_language()
     if name == "sotu":
         return _sotu()
-    if Path(name).suffix or "/" in name or Path(name).exists():
+    if names_a_file(name):
         return load_file(name)
     raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)} or a file path")
 
@@ -199,6 +199,11 @@ def _sotu() -> Dataset:
 
 
 # -- the user's own files -------------------------------------------------------------------------
+def names_a_file(name: str) -> bool:
+    """`--data` names the user's file rather than a (misspelt) data set."""
+    return name not in DATASETS and bool(Path(name).suffix or "/" in name or Path(name).exists())
+
+
 def load_file(path) -> Dataset:
     """A fastText-format or CSV file -> Dataset, or ValueError naming the bad line(s)."""
     path = Path(path)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine import cards, paths
+from engine.cards import own_file_name
 from engine.classify import data as datasets
 from engine.classify.calibrate import calibrate
 from engine.classify.compress import CompressConfig, compress, size_bytes
@@ -68,10 +69,11 @@ class Options:
 
 
 def model_name(data: str, loss: str = "softmax", hs_tree: str = "huffman", minn: int = 0, maxn: int = 0) -> str:
-    """A trained model's default name: the data set (a file: its name without extension), then
-    the loss unless softmax (and a similarity tree), then the character n-grams if any, so that
+    """A trained model's default name: the data set (a file: "my-" and its name without
+    extension, so that a file called sentiment.csv does not shadow the shipped model), then the
+    loss unless softmax (and a similarity tree), then the character n-grams if any, so that
     models trained on one set in different ways sit side by side instead of replacing each other."""
-    name = data if data in datasets.DATASETS else cards.name_from(os.path.splitext(os.path.basename(data))[0])
+    name = data if data in datasets.DATASETS else own_file_name(data)
     if loss != "softmax":
         name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and hs_tree == "similarity" else "")
     if maxn > 0:
@@ -129,6 +131,8 @@ def train_model(opt: Options):
     Nothing is written until training completes, so a cancelled run keeps the previous model."""
     t0 = time.perf_counter()
     check_options(opt)
+    if datasets.names_a_file(opt.data):    # the card (and `eval`) must find the file from anywhere
+        opt = dataclasses.replace(opt, data=os.path.abspath(opt.data))
     ds = datasets.load(opt.data)
     if len(ds.train) == 0:
         raise ValueError(f"{opt.data}: no training examples")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from engine.arg_types import count, positive_float, positive_int
+from engine.arg_types import count, path, positive_float, positive_int
 from engine.classify import pipeline
 from engine.classify.data import DATASETS
 from engine.classify.label_tree import TREES
@@ -18,7 +18,7 @@ from engine.classify.losses import LOSSES
 
 
 def _add_train_options(p, defaults: pipeline.Options):
-    p.add_argument("--data", default=defaults.data,
+    p.add_argument("--data", default=defaults.data, type=path,
                    help=f"{', '.join(DATASETS)}, or a fastText/CSV file (default %(default)s)")
     p.add_argument("--dim", type=positive_int, default=defaults.dim, help="vector size (default %(default)s)")
     p.add_argument("--epochs", type=positive_int, default=defaults.epochs)
@@ -67,7 +67,7 @@ class ClassifyTask:
                            help="after training, scale the output layer to minimize the validation split's "
                                 "negative log-likelihood (temperature scaling; changes hs/hs2's top-1)")
         elif command == "eval":
-            p.add_argument("--data", default=None, help="data set to evaluate on (default: the model's)")
+            p.add_argument("--data", default=None, type=path, help="data set to evaluate on (default: the model's)")
             p.add_argument("--split", choices=["test", "valid", "train"], default="test")
         elif command == "predict":
             p.add_argument("-k", "--top", type=positive_int, default=5, help="labels per prediction")

@@ -17,6 +17,7 @@ import functools
 import time
 
 from engine import cards, paths
+from engine import arg_types
 from engine.arg_types import positive_int
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
@@ -150,7 +151,7 @@ class OcrTask:
                                      "reading, accuracy with perfect cuts (true cuts), what the "
                                      "wrong readings are, and (held-out) each test digit alone as "
                                      "an amount against the digit read directly")
-            parser.add_argument("--errors", metavar="FILE.png",
+            parser.add_argument("--errors", metavar="FILE.png", type=arg_types.path,
                                 help="also write the wrongly read amounts (image, truth, reading, "
                                      "why) as one PNG sheet, to look at what is left")
         if command == "predict":

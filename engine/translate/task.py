@@ -7,13 +7,13 @@ import time
 
 from engine import bench as benchmark
 from engine import paths
-from engine.arg_types import count, fraction, positive_float, positive_int
+from engine.arg_types import count, fraction, path, positive_float, positive_int
 from engine.runtime import run_to_end
 from engine.translate import data
 from engine.translate.train import TrainConfig, corpus_bleu, train as train_loop
 
 _TRAIN_FLAGS = [  # (flag, TrainConfig field, type)
-    ("--pair", "pair", str), ("--own-file", "own_file", str), ("--direction", "direction", str),
+    ("--pair", "pair", str), ("--own-file", "own_file", path), ("--direction", "direction", str),
     ("--name", "name", str), ("--attention", "attention", str), ("--epochs", "epochs", positive_int),
     ("--batch-size", "batch_size", positive_int), ("--lr", "lr", positive_float),
     ("--hidden", "hidden", positive_int), ("--emb", "emb", positive_int),

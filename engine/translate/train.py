@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -72,7 +73,7 @@ def load_corpus(cfg: TrainConfig) -> data.Corpus:
 def default_name(cfg: TrainConfig) -> str:
     if cfg.name:
         return cfg.name
-    base = Path(cfg.own_file).stem if cfg.own_file else cfg.pair
+    base = cards.own_file_name(cfg.own_file) if cfg.own_file else cfg.pair
     return base if cfg.attention == "bahdanau" else f"{base}-{cfg.attention}"
 
 
@@ -102,6 +103,8 @@ def collate(pairs: list, idx: list, device) -> tuple:
 def train(cfg: TrainConfig, out_dir, device: str = "cpu", command: str = ""):
     """Generator of Progress; returns the saved ModelCard."""
     t_start = time.time()
+    if cfg.own_file:                       # the card (and `eval`) must find the file from anywhere
+        cfg = dataclasses.replace(cfg, own_file=os.path.abspath(cfg.own_file))
     torch.manual_seed(cfg.seed)
     yield Progress(0, 1, message="reading data")
     corpus = load_corpus(cfg)

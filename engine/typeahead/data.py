@@ -98,7 +98,7 @@ def load_user_file(path: str | Path, block_words: int = 200) -> Corpus:
         ids.append(f"block {len(blocks)}")
     if not train:
         raise ValueError(f"{Path(path).name} is too short to split into training and test text")
-    return Corpus(Path(path).name, train, test, ids,
+    return Corpus(str(Path(path).resolve()), train, test, ids,        # eval finds it from anywhere
                   f"blocks of >= {block_words} words; every 10th block is held out", "your own file")
 
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from engine import bench as benchmod
 from engine import cards, paths
-from engine.arg_types import count, fraction, positive_float, positive_int
+from engine.arg_types import count, fraction, path, positive_float, positive_int
 from engine.runtime import Progress
 from engine.text_input import not_text
 from engine.typeahead import data as D
@@ -41,14 +41,14 @@ class TypeaheadTask:
     def add_arguments(self, command: str, parser: argparse.ArgumentParser) -> None:
         if command == "train":
             parser.add_argument("--arch", choices=KINDS, default="lstm", help="which model to train")
-            parser.add_argument("--corpus", default="sotu", help="sotu, moby-dick or a path to a UTF-8 .txt")
+            parser.add_argument("--corpus", default="sotu", type=path, help="sotu, moby-dick or a path to a UTF-8 .txt")
             parser.add_argument("--name", default=None, help="model name (default: the arch)")
             parser.add_argument("--vocab-size", type=positive_int, default=16000, help="words incl. <unk>")
             parser.add_argument("--min-count", type=positive_int, default=3, help="rarer words become <unk>")
             parser.add_argument("--order", type=positive_int, default=5, help="n-gram order (kn)")
             parser.add_argument("--prune", type=positive_int, default=2,
                                 help="kn: drop n-grams (order >= 2) seen fewer times (1 = keep all)")
-            parser.add_argument("--arpa", default=None, help="kn: also write the model in ARPA format here")
+            parser.add_argument("--arpa", default=None, type=path, help="kn: also write the model in ARPA format here")
             parser.add_argument("--steps", type=positive_int, default=None, help="optimizer steps")
             parser.add_argument("--batch-size", type=positive_int, default=None)
             parser.add_argument("--seq-len", type=positive_int, default=None)
@@ -152,6 +152,12 @@ def train_command(args) -> str:
     return " ".join(parts)
 
 
+def default_name(arch: str, corpus: str) -> str:
+    """The architecture (a built-in corpus: what the shipped models' cards reproduce), or for the
+    user's file "lstm-my-<file>", so that it never replaces or shadows a shipped model."""
+    return arch if corpus in ("sotu", "moby-dick") else f"{arch}-{cards.own_file_name(corpus)}"
+
+
 def train(args):
     """Generator: progress events; returns the saved ModelCard. Saves only at the end."""
     import torch
@@ -168,7 +174,7 @@ def train(args):
     vocab = V.Vocab.build(corpus.train, args.vocab_size, args.min_count)
     train_ids = [vocab.encode(d) for d in corpus.train]
     test_ids = [vocab.encode(d) for d in corpus.test]
-    name = args.name or args.arch
+    name = args.name or default_name(args.arch, args.corpus)
     out = Path(args.out) if getattr(args, "out", None) else paths.user_models() / M.TASK
     data = dict(corpus.describe(), vocab=len(vocab))
     device = "cpu"
