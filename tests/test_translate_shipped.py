@@ -61,3 +61,11 @@ def test_held_out_bleu_matches_the_card(name):
         got[beam] = bleu(hyps, [p.tgt for p in pairs])
     assert got[1] == pytest.approx(tr.card.metrics["bleu_beam1"], abs=0.2)
     assert got[5] == pytest.approx(tr.card.metrics["bleu_beam5"], abs=0.2)
+
+
+def test_eval_takes_the_beam_it_is_given(capsys):
+    """--beam was ignored: eval always measured beams 1 and 5."""
+    from engine.cli import main
+    assert main(["eval", "translate", "--beam", "3", "--limit", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "bleu_beam3" in out and "bleu_beam1" not in out and out["n"] == 3

@@ -43,6 +43,9 @@ def test_eval_reports_finite_perplexity(capsys):
     assert code == 0, err
     res = json.loads(out)
     assert res["tokens"] == 1000 and math.isfinite(res["kn"]["ppl"]) and 20 < res["kn"]["ppl"] < 1000
+    # --model, which eval --help offers, picks the model too (it was ignored: all three ran)
+    code, out, err = run(capsys, "eval", "typeahead", "--model", "kn", "--max-tokens", "1000", "--json")
+    assert code == 0 and {"kn"} == {k for k in json.loads(out) if k in ("kn", "lstm", "gcnn")}, err
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -50,6 +53,7 @@ def test_eval_reports_finite_perplexity(capsys):
     (["predict", "typeahead", "--model", "nope", "x"], "no typeahead model named 'nope'"),
     (["train", "typeahead", "--arch", "kn", "--corpus", "/no/such/file.txt"], "no such text file"),
     (["train", "typeahead", "--arch", "kn", "--corpus", "lorem"], "unknown corpus"),
+    (["eval", "typeahead", "--models", ",,"], "names no model"),                # was StopIteration
 ])
 def test_bad_input_is_one_readable_line(capsys, argv, needle):
     code, out, err = run(capsys, *argv)

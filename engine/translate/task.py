@@ -84,8 +84,11 @@ class TranslateTask:
             parser.add_argument("--no-test-bleu", action="store_true",
                                 help="skip BLEU on the test split at the end")
             parser.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's choice)")
-        if command in ("predict", "eval", "bench"):
+        if command in ("predict", "bench"):
             parser.add_argument("--beam", type=int, default=5, help="beam size 1-10 (default 5)")
+        if command == "eval":
+            parser.add_argument("--beam", type=int, default=None,
+                                help="beam size 1-10 (default: 1 and 5, the card's two figures)")
         if command == "predict":
             parser.add_argument("--nbest", type=positive_int, default=5, help="n-best list length")
         if command == "eval":
@@ -110,7 +113,7 @@ class TranslateTask:
         if args.limit:
             pairs = pairs[: args.limit]
         out = {}
-        for beam in (1, 5):
+        for beam in (1, 5) if args.beam is None else (_check_beam(args.beam),):
             t0 = time.perf_counter()
             out[f"bleu_beam{beam}"] = run_to_end(corpus_bleu(tr, pairs, beam))
             out[f"seconds_beam{beam}"] = round(time.perf_counter() - t0, 2)

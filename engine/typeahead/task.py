@@ -61,15 +61,18 @@ class TypeaheadTask:
             parser.add_argument("--eval-tokens", type=count, default=0,
                                 help="score at most this many held-out words (0 = all)")
             parser.add_argument("--seed", type=int, default=1337)
+        if command in ("eval", "bench"):
+            # --model M compares one model; --models several; neither: the three shipped ones
+            parser.set_defaults(model=None)
+            parser.add_argument("--models", default=None,
+                                help="comma-separated model names (default: --model, or kn,lstm,gcnn)")
         if command == "eval":
-            parser.add_argument("--models", default="kn,lstm,gcnn", help="comma-separated model names")
             parser.add_argument("--max-tokens", type=count, default=0, help="score at most this many words")
         if command == "predict":
             parser.add_argument("--order", type=positive_int, default=None, help="kn: use only this n-gram order (1-5)")
             parser.add_argument("--temperature", type=positive_float, default=1.0)
             parser.add_argument("--k", type=positive_int, default=5, help="how many next words")
         if command == "bench":
-            parser.add_argument("--models", default="kn,lstm,gcnn", help="comma-separated model names")
             parser.add_argument("--chars", type=positive_int, default=1500, help="keystrokes replayed per model")
 
     # -- train ----------------------------------------------------------------------------------
@@ -77,8 +80,7 @@ class TypeaheadTask:
         return train(args)
 
     def evaluate(self, args) -> dict:
-        names = [n.strip() for n in args.models.split(",") if n.strip()]
-        return evaluate(names, max_tokens=args.max_tokens or None)
+        return evaluate(model_names(args), max_tokens=args.max_tokens or None)
 
     def predict(self, args, inputs: list[str]) -> Iterator[dict]:
         from engine.typeahead.complete import TypeAhead
@@ -98,8 +100,17 @@ class TypeaheadTask:
             yield out
 
     def bench(self, args) -> dict:
+        return bench(model_names(args), args.chars)
+
+
+def model_names(args) -> list[str]:
+    """The models `eval`/`bench` compare: --models, else --model, else the three shipped ones."""
+    if args.models is not None:
         names = [n.strip() for n in args.models.split(",") if n.strip()]
-        return bench(names, args.chars)
+        if not names:
+            raise ValueError("--models names no model: give comma-separated names, e.g. kn,lstm")
+        return names
+    return [args.model] if args.model else ["kn", "lstm", "gcnn"]
 
 
 def check_order(order) -> None:
