@@ -50,12 +50,23 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelCard":
-        known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(d, dict):
+            raise ModelLoadError(f"a model card is a JSON object, not {type(d).__name__}")
         missing = {"task", "name", "arch", "config"} - set(d)
         if missing:
             raise ModelLoadError(f"model card lacks {', '.join(sorted(missing))}")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key, value in d.items():            # a hand-edited card: one line, not a crash later
+            kind = _FIELD_KINDS.get(fields[key].type) if key in fields else None
+            if kind and not (isinstance(value, kind) and not isinstance(value, bool)):
+                raise ModelLoadError(f"model card field {key!r} should be {_KIND_NAMES[kind]}, "
+                                     f"not {type(value).__name__}")
+        return cls(**{k: v for k, v in d.items() if k in fields})
 
+
+# the JSON types of ModelCard's fields (their annotations are strings: `from __future__ import annotations`)
+_FIELD_KINDS = {"str": str, "dict": dict, "float": (int, float), "int": int}
+_KIND_NAMES = {str: "text", dict: "an object", (int, float): "a number", int: "a whole number"}
 
 # a model name is a file stem in the models folder: no separators (a name like "../x" would write
 # outside it), no leading dot (hidden files), nothing a shell or another OS would trip over
@@ -74,6 +85,15 @@ def name_from(text: str, fallback: str = "custom") -> str:
     """A valid model name made from a file stem or other text ('my file (1)' -> 'my-file-1')."""
     name = re.sub(r"[^\w.-]+", "-", text).strip(".-")[:100].strip(".-")
     return name if _NAME.fullmatch(name) else fallback
+
+
+def misfit(name: str, exc: BaseException) -> ModelLoadError:
+    """One line for weights that do not fit the card's model. torch's load_state_dict message
+    starts "Error(s) in loading state_dict for LeNet:" and says what on the next lines: show that."""
+    lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+    detail = lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else (lines[0] if lines else "")
+    return ModelLoadError(f"{name}: the weights do not fit the card's model "
+                          f"({type(exc).__name__}: {detail[:160]})")
 
 
 def own_file_name(path) -> str:
@@ -139,6 +159,8 @@ def read_card(path: Path) -> ModelCard:
     path = Path(path).with_suffix(".json")
     try:
         return ModelCard.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{path.name}: {exc}") from None
     except FileNotFoundError:
         raise ModelLoadError(f"no model card at {path}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
@@ -191,19 +213,25 @@ def find_model(task: str, name: str) -> Path:
     for d in model_dirs(task):
         if (d / f"{name}.safetensors").exists():
             return d / name
+    if any((d / f"{name}.json").exists() for d in model_dirs(task)):
+        raise ModelLoadError(f"the {task} model {name!r} has a card but no weights "
+                             f"({name}.safetensors is missing): train it again")
     have = sorted({c.name for c in list_models(task)})
     hint = f" (available: {', '.join(have)})" if have else " (none trained or shipped yet)"
     raise ModelLoadError(f"no {task} model named {name!r}{hint}")
 
 
 def list_models(task: Optional[str] = None) -> list[ModelCard]:
-    """Cards of every model found, user-trained first; unreadable cards are skipped."""
+    """Cards of every model found, user-trained first; unreadable cards and cards whose weights
+    are missing are skipped."""
     cards, seen = [], set()
     roots = [paths.user_models(), paths.assets() / "models"]
     for root in roots:
         if not root.is_dir():
             continue
         for card_path in sorted(root.glob(f"{task or '*'}/*.json")):
+            if not card_path.with_suffix(".safetensors").is_file():
+                continue
             try:
                 card = read_card(card_path)
             except ModelLoadError:

@@ -244,3 +244,37 @@ def test_a_model_trained_on_a_relative_path_is_evaluated_from_any_folder(capsys,
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "eval", "classify", "--model", "my-mine", "--json")
     assert code == 0 and json.loads(out)["n"] > 0, err
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda d: d.update(labels=d["labels"] + ["neutral"], label_counts=d["label_counts"] + [1]), "3 labels"),
+    (lambda d: d.update(words=d["words"][:-1]), "dictionary has"),
+])
+def test_a_card_that_does_not_fit_its_weights_is_one_line(capsys, seqlab_home, edit, needle):
+    """A card edited or copied from another model predicted labels the weights never learnt
+    (exit 0), or failed with an IndexError inside a prediction."""
+    user = paths.user_models() / "classify"
+    user.mkdir(parents=True, exist_ok=True)
+    shipped = paths.assets() / "models" / "classify"
+    shutil.copy(shipped / "sentiment-bow.safetensors", user / "edited.safetensors")
+    card = json.loads((shipped / "sentiment-bow.json").read_text())
+    card["name"] = "edited"
+    edit(card["extra"]["dictionary"])
+    (user / "edited.json").write_text(json.dumps(card))
+    code, out, err = run(capsys, "predict", "classify", "--model", "edited", "--json", "good")
+    assert code == 1 and out == "" and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("content, needle", [
+    ('["task", "name"]', "JSON object, not list"), ("42", "JSON object, not int"),
+    ('{"task": "classify", "name": "odd", "arch": "fasttext", "config": {}, "params": "many"}', "'params' should be"),
+])
+def test_a_hand_edited_card_is_one_line_and_info_still_lists_the_others(capsys, seqlab_home, content, needle):
+    user = paths.user_models() / "classify"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "odd.safetensors").write_bytes((paths.assets() / "models" / "classify" / "sentiment-bow.safetensors").read_bytes())
+    (user / "odd.json").write_text(content)
+    code, _, err = run(capsys, "predict", "classify", "--model", "odd", "--json", "good")
+    assert code == 1 and needle in err and len(err.strip().splitlines()) == 1, err
+    code, out, err = run(capsys, "info")
+    assert code == 0 and "classify/sentiment:" in out, err

@@ -39,6 +39,10 @@ class Matrix:
         """The (decoded) vectors of some original row ids; dropped rows come back as zeros."""
         raise NotImplementedError
 
+    def stored_rows(self) -> int:
+        """How many rows are stored (the kept ones after a cutoff)."""
+        raise NotImplementedError
+
     # -- numpy, for one text at a time: a few numpy calls cost less than torch's per-op overhead
     def rows_np(self, rows: np.ndarray) -> np.ndarray:
         """`rows` in numpy: (n,) original row ids -> (n, dim) float32, dropped rows zero."""
@@ -80,6 +84,9 @@ class DenseMatrix(Matrix):
     def bag(self, rows, offsets):
         rows, offsets = self.remap(rows, offsets)
         return self._mean(self.weight, rows, offsets)
+
+    def stored_rows(self) -> int:
+        return self.weight.shape[0]
 
     def rows(self, rows):
         if self.kept is None:
@@ -137,6 +144,9 @@ class QuantMatrix(Matrix):
         rows, offsets = self.remap(rows, offsets)
         vectors = self._decode_stored(rows)                         # (N, dim) only the rows used
         return self._mean(vectors, torch.arange(len(rows)), offsets)
+
+    def stored_rows(self) -> int:
+        return self.codes.shape[0]
 
     def rows(self, rows):
         if self.kept is None:

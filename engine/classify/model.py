@@ -145,10 +145,11 @@ class FastText:
             tree = (tensors["output.tree_parent"].tolist(), tensors["output.tree_code"].tolist())
         elif cfg.loss == "hs" and cfg.hs_tree != "huffman":
             raise ValueError(f"the file lacks its {cfg.hs_tree} label tree")
-        if "output.weight" in tensors:
-            return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), tensors["output.weight"].float(), tree=tree)
-        output_q = matrix_from_tensors(tensors, cfg.dim, "output")
-        return cls(cfg, d, matrix_from_tensors(tensors, cfg.dim), output_q.dense(), output_q, tree)
+        input_matrix = matrix_from_tensors(tensors, cfg.dim)
+        output_q = None if "output.weight" in tensors else matrix_from_tensors(tensors, cfg.dim, "output")
+        W = tensors["output.weight"].float() if output_q is None else output_q.dense()
+        check_shapes(cfg, d, input_matrix, W)
+        return cls(cfg, d, input_matrix, W, output_q, tree)
 
     def copy(self) -> "FastText":
         """A frozen copy for the interactive lane (training keeps mutating the original). The
@@ -161,3 +162,18 @@ class FastText:
         out = self.output_q.nbytes() if self.output_q else self.loss.W.numel() * 4
         tree = 8 * len(torch.as_tensor(self.tree).view(-1)) if self.tree is not None else 0   # int64
         return self.input.nbytes() + out + tree
+
+
+def check_shapes(cfg: FastTextConfig, d: Dictionary, input_matrix: Matrix, W: torch.Tensor) -> None:
+    """Weights that fit the card's dictionary and loss, or a ValueError: a card edited or copied
+    from another model once predicted labels the weights never learnt, or failed with an index
+    error deep inside a prediction."""
+    stored = len(input_matrix.kept) if input_matrix.kept is not None else input_matrix.stored_rows()
+    if input_matrix.kept is None and stored != d.nrows:
+        raise ValueError(f"the card's dictionary has {d.nrows:,} rows and the weights {stored:,}")
+    if input_matrix.kept is not None and len(input_matrix.kept) and int(input_matrix.kept.max()) >= d.nrows:
+        raise ValueError(f"the weights keep rows past the card's dictionary ({d.nrows:,} rows)")
+    expected = output_rows(cfg.loss, len(d.labels))
+    if W.shape[0] != expected:
+        raise ValueError(f"the card names {len(d.labels)} labels ({cfg.loss}: {expected} output rows) "
+                         f"and the weights have {W.shape[0]} output rows")

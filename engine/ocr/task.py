@@ -43,7 +43,7 @@ def _read(path, isolated_alone: bool = False) -> Recognizers:
     try:
         return Recognizers(from_tensors(tensors, alone, "isolated."), from_tensors(tensors, card.config, "gtn."), card)
     except (RuntimeError, TypeError, KeyError) as exc:
-        raise cards.ModelLoadError(f"{card.name}: weights do not fit the LeNet config ({exc})") from None
+        raise cards.misfit(card.name, exc) from None
 
 
 @functools.lru_cache(maxsize=4)

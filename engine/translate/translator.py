@@ -50,7 +50,10 @@ class Translator:
             raise cards.ModelLoadError(f"translate model card {card.name!r} is incomplete ({exc})") from None
         model = Seq2Seq(cfg)
         state = {k: v.float() for k, v in tensors.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:                  # a size mismatch: raised even when not strict
+            raise cards.misfit(card.name, exc) from None
         if set(missing) - {"out.weight"} or unexpected:
             raise cards.ModelLoadError(f"{card.name}.safetensors does not fit its config "
                                        f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")

@@ -188,8 +188,7 @@ def load_path(path: Path) -> Predictor:
             model = GCNNLM(cfg)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in tensors.items()})
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise cards.ModelLoadError(f"{Path(path).name}: the weights do not fit the card's model "
-                                   f"({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        raise cards.misfit(Path(path).name, exc) from None
     return make_predictor(model, vocab, card)
 
 
