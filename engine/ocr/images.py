@@ -7,8 +7,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engine.data.userfile import short_path
+
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_WORK_PIXELS = 4_000_000          # larger images are shrunk first (a 20 MP photo: ~0.3 s)
+# refused before decoding: a 1.6 MB PNG of 40,000 x 40,000 pixels ("decompression bomb") would
+# need 1.6 GB once decoded (a 32,000-pixel square took 2.2 GB and 7.7 s)
+MAX_DECODE_PIXELS = 100_000_000
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 
 try:                                 # opencv prints its own warnings for broken files: silence them
@@ -20,18 +25,37 @@ except AttributeError:               # pragma: no cover - older opencv
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Gray uint8 image of a PNG/JPEG file (dark ink on light paper), shrunk to ≤ 4 MP."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such image file")
+    try:
+        found = p.is_file()
+    except OSError as exc:               # e.g. a name longer than the system allows
+        raise ValueError(f"{short_path(p)}: {exc.strerror or exc}") from None
+    if not found:
+        raise FileNotFoundError(f"{short_path(p)}: " + ("a folder, not an image file" if p.is_dir()
+                                                         else "no such image file"))
     size = p.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ValueError(f"{p.name}: file too large ({size / 2**20:.0f} MB); an amount image is far smaller")
     blob = p.read_bytes()
     if not any(blob.startswith(sig) for sig in SIGNATURES):
         raise ValueError(f"{p.name}: not a PNG or JPEG image")
-    img = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
+    width, height = png_size(blob)
+    if width * height > MAX_DECODE_PIXELS:
+        raise ValueError(f"{p.name}: {width:,} × {height:,} pixels is too large to read "
+                         f"(at most {MAX_DECODE_PIXELS // 1_000_000} megapixels)")
+    try:
+        img = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:                    # opencv's own limit (a JPEG too large to decode)
+        raise ValueError(f"{p.name}: the image is too large to decode") from None
     if img is None or img.size == 0:
         raise ValueError(f"{p.name}: the image is corrupt or truncated and cannot be decoded")
     return shrink(img)
+
+
+def png_size(blob: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header, read before decoding; (0, 0) for other formats."""
+    if blob.startswith(b"\x89PNG\r\n\x1a\n") and len(blob) >= 24 and blob[12:16] == b"IHDR":
+        return int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
+    return 0, 0
 
 
 def shrink(img: np.ndarray) -> np.ndarray:

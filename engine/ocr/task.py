@@ -18,6 +18,7 @@ import time
 
 from engine import cards, paths
 from engine import arg_types
+from engine.data.userfile import short_path
 from engine.arg_types import positive_int
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
@@ -317,10 +318,10 @@ class OcrTask:
             try:
                 reading = graph.decode(model, gray, n_alternatives=args.alternatives, posterior=False)
             except NoInk:                                  # ("draw an amount" is the tab's wording)
-                yield {"input": path, "error": f"{path}: no handwriting found (dark ink on a light background)"}
+                yield {"input": path, "error": f"{short_path(path)}: no handwriting found (dark ink on a light background)"}
                 continue
             except ValueError as exc:
-                yield {"input": path, "error": f"{path}: {readable(exc)}"}
+                yield {"input": path, "error": f"{short_path(path)}: {readable(exc)}"}
                 continue
             yield {"input": path, **reading.to_json()}
 
