@@ -134,6 +134,22 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def check_folder(directory) -> Path:
+    """The folder a training will save in, created if missing; a ValueError now, before the
+    training, if it cannot hold the model (it was found out only when saving, after the work)."""
+    from engine.data.userfile import short_path
+    d = Path(directory)
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"cannot save the model in {short_path(d)}: it is a file, not a folder")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot save the model in {short_path(d)}: {exc.strerror or exc}") from None
+    return d
+
+
 def save_model(directory: Path, tensors: dict, card: ModelCard) -> ModelCard:
     """Save weights + card atomically into `directory`; fills params, bytes, sha256, date."""
     from safetensors.torch import save

@@ -49,3 +49,14 @@ def test_an_input_matrix_too_large_for_memory_is_one_line(capsys, seqlab_home):
     assert main(["train", "classify", "--data", "sentiment", "--dim", "1000000000"]) == 1
     err = capsys.readouterr().err
     assert "does not fit in memory" in err and "lower --dim or --bucket" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("task, extra", [("classify", []), ("typeahead", ["--arch", "kn"]),
+                                         ("translate", []), ("ocr", [])])
+def test_a_models_folder_that_cannot_be_one_is_refused_before_training(capsys, seqlab_home, tmp_path, task, extra):
+    """It was found out only when saving, after the whole training, as a raw errno line."""
+    not_a_folder = tmp_path / "file.png"
+    not_a_folder.write_text("x")
+    assert main(["train", task, *extra, "--out", str(not_a_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "it is a file, not a folder" in err and len(err.strip().splitlines()) == 1

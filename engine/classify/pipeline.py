@@ -133,6 +133,7 @@ def train_model(opt: Options):
     check_options(opt)
     if datasets.names_a_file(opt.data):    # the card (and `eval`) must find the file from anywhere
         opt = dataclasses.replace(opt, data=os.path.abspath(opt.data))
+    out = cards.check_folder(opt.out or (paths.user_models() / TASK))
     ds = datasets.load(opt.data)
     if len(ds.train) == 0:
         raise ValueError(f"{opt.data}: no training examples")
@@ -171,7 +172,6 @@ def train_model(opt: Options):
         train_command=Options(**{**asdict(opt), "name": name}).command(),
         seconds=round(time.perf_counter() - t0, 2), device="cpu",
         extra={"dictionary": d.to_dict()})
-    out = opt.out or (paths.user_models() / TASK)
     yield Progress(1, 1, message=f"saving {name}")      # the last point where a cancel keeps the old model
     return save(model, card, out, half=opt.half)
 

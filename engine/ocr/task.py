@@ -198,6 +198,7 @@ class OcrTask:
                        if getattr(net, f.name) != getattr(LeNetConfig(), f.name) and f.name not in ("pair_reader",) + DECODING]
             raise ValueError(f"--init takes the architecture and cut finders from {args.init}: drop {', '.join(changed)}")
         t0 = time.time()
+        cards.check_folder(args.out or paths.user_models() / "ocr")      # before, not after, the work
         init = pretrained(args.init) if args.init else None
         with_pairs, decoding = net.pair_reader, {name: getattr(net, name) for name in DECODING}
         if init:

@@ -6,7 +6,7 @@ import threading
 import time
 
 from engine import bench as benchmark
-from engine import paths
+from engine import cards, paths
 from engine.arg_types import count, fraction, path, positive_float, positive_int
 from engine.runtime import run_to_end
 from engine.translate import data
@@ -103,7 +103,7 @@ class TranslateTask:
         if getattr(args, "threads", 0):
             torch.set_num_threads(args.threads)
         cfg = config_from_args(args)
-        out = args.out or (paths.user_models() / "translate")
+        out = cards.check_folder(args.out or (paths.user_models() / "translate"))   # before, not after, the work
         return train_loop(cfg, out, device=args.device or "cpu", command=train_command(cfg, args.out))
 
     # -- eval --------------------------------------------------------------------------------

@@ -113,6 +113,13 @@ def model_names(args) -> list[str]:
     return [args.model] if args.model else ["kn", "lstm", "gcnn"]
 
 
+def check_arpa_path(path: str) -> None:
+    p = Path(path)
+    if p.is_dir() or not p.parent.is_dir():
+        raise ValueError(f"--arpa {path}: " + ("a folder, not a file name" if p.is_dir()
+                                               else f"no folder {p.parent}"))
+
+
 def check_order(order) -> None:
     if order is not None and not 1 <= order <= 5:
         raise ValueError("--order must be between 1 and 5")
@@ -180,13 +187,15 @@ def train(args):
     if args.arch == "kn":
         check_order(args.order)
     t0 = time.monotonic()
+    out = cards.check_folder(args.out if getattr(args, "out", None) else paths.user_models() / M.TASK)
+    if getattr(args, "arpa", None):       # (both checked before, not after, the training)
+        check_arpa_path(args.arpa)
     corpus = D.load(args.corpus)          # bad files fail here, before any progress line
     yield Progress(0, 1, message=f"read {args.corpus}: {corpus.describe()['train_tokens']:,} training words")
     vocab = V.Vocab.build(corpus.train, args.vocab_size, args.min_count)
     train_ids = [vocab.encode(d) for d in corpus.train]
     test_ids = [vocab.encode(d) for d in corpus.test]
     name = args.name or default_name(args.arch, args.corpus)
-    out = Path(args.out) if getattr(args, "out", None) else paths.user_models() / M.TASK
     data = dict(corpus.describe(), vocab=len(vocab))
     device = "cpu"
     if args.arch == "kn":
