@@ -141,12 +141,19 @@ def check_folder(directory) -> Path:
     d = Path(directory)
     if d.exists() and not d.is_dir():
         raise ValueError(f"cannot save the model in {short_path(d)}: it is a file, not a folder")
+    made = [p for p in [d, *d.parents] if not p.exists()]     # removed again: a refused run leaves nothing
     try:
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):
             pass
     except OSError as exc:
         raise ValueError(f"cannot save the model in {short_path(d)}: {exc.strerror or exc}") from None
+    finally:
+        for folder in made:                  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
     return d
 
 
