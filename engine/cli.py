@@ -43,10 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     info.add_argument("--device", default=None)
     data = sub.add_parser("data", help="data sources: list, fetch")
-    data.add_argument("action", choices=["list", "fetch"])
-    data.add_argument("names", nargs="*")
-    data.add_argument("--json", action="store_true")
-    data.add_argument("--force", action="store_true", help="fetch again even if already fetched")
+    # list and fetch are subcommands of their own: with one "action" positional and then the
+    # names, `data fetch --force sotu` did not parse and `data list extra words` was accepted
+    actions = data.add_subparsers(dest="action", parser_class=_Parser, required=True)
+    listing = actions.add_parser("list", help="every data source and whether it is fetched")
+    listing.add_argument("--json", action="store_true")
+    fetch = actions.add_parser("fetch", help="fetch data sources (all of them without names)")
+    fetch.add_argument("names", nargs="*", help="data sources (default: all)")
+    fetch.add_argument("--force", action="store_true", help="fetch again even if already fetched")
     for command, text in [("train", "train a model, write weights + card"),
                           ("eval", "metrics on the held-out split"),
                           ("predict", "predict for each input"),
@@ -103,6 +107,10 @@ def _dispatch(argv: list[str]) -> int:
         parser.print_help()
         return EXIT_USAGE
     if argv[0] in ("train", "eval", "predict", "bench"):
+        if len(argv) == 2 and argv[1] in ("-h", "--help"):
+            print(f"usage: seqlab {argv[0]} TASK [options]   (TASK: {', '.join(tasks.TASK_NAMES)}; "
+                  f"`seqlab {argv[0]} TASK --help` lists a task's options)")
+            return 0
         if len(argv) < 2 or argv[1].startswith("-"):
             raise UsageError(f"seqlab {argv[0]}: which task? one of {', '.join(tasks.TASK_NAMES)}")
         task = tasks.load(argv[1])

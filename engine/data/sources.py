@@ -8,17 +8,21 @@ Parsers and splits live beside each task; this file only gets the bytes onto the
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import hashlib
 import io
 import json
+import lzma
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -27,6 +31,24 @@ from engine import paths
 
 class DataUnavailable(Exception):
     """A source is not in the cache and cannot be fetched; the message says what to run."""
+
+
+# what reading a damaged cached file raises (bz2/gzip/lzma: OSError; a bad database; a cut file)
+_DAMAGE = (OSError, EOFError, ValueError, LookupError, sqlite3.DatabaseError, zlib.error, lzma.LZMAError)
+
+
+@contextlib.contextmanager
+def reading(name: str):
+    """Around the reading of a fetched source: an error from its files (a fetch cut short, a disk
+    error) names the source and the command that repairs it ("Invalid data stream" alone did not)."""
+    try:
+        yield
+    except DataUnavailable:
+        raise
+    except _DAMAGE as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataUnavailable(f"the cached {name} data could not be read ({text[:120]}); fetch it "
+                              f"again: seqlab data fetch {name} --force") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -59,15 +59,16 @@ def bible_pairs(pair: str = "it-en") -> Corpus:
     if pair not in PAIRS:
         raise ValueError(f"unknown language pair {pair!r}; choose one of {', '.join(PAIRS)}")
     src_bible, lang = PAIRS[pair]
-    db = sqlite3.connect(f"file:{bible_path()}?mode=ro", uri=True)
-    try:
-        rows = db.execute(
-            "SELECT s.bNumber, s.cNumber, s.vNumber, s.vText, t.vText FROM bible s JOIN bible t "
-            "ON s.bNumber = t.bNumber AND s.cNumber = t.cNumber AND s.vNumber = t.vNumber "
-            "WHERE s.bbName = ? AND t.bbName = ? ORDER BY s.bNumber, s.cNumber, s.vNumber",
-            (src_bible, TARGET_BIBLE)).fetchall()
-    finally:
-        db.close()
+    with sources.reading("bible"):
+        db = sqlite3.connect(f"file:{bible_path()}?mode=ro", uri=True)
+        try:
+            rows = db.execute(
+                "SELECT s.bNumber, s.cNumber, s.vNumber, s.vText, t.vText FROM bible s JOIN bible t "
+                "ON s.bNumber = t.bNumber AND s.cNumber = t.cNumber AND s.vNumber = t.vNumber "
+                "WHERE s.bbName = ? AND t.bbName = ? ORDER BY s.bNumber, s.cNumber, s.vNumber",
+                (src_bible, TARGET_BIBLE)).fetchall()
+        finally:
+            db.close()
     out = {"train": [], "valid": [], "test": []}
     for b, c, v, s, t in rows:
         s, t = _clean(s), _clean(t)

@@ -106,9 +106,11 @@ def load(name: str, own_file: str | None = None) -> Corpus:
     if own_file:
         return load_user_file(own_file)
     if name == "sotu":
-        return load_sotu()
+        with sources.reading("sotu"):
+            return load_sotu()
     if name == "moby-dick":
-        return load_moby_dick()
+        with sources.reading("moby-dick"):
+            return load_moby_dick()
     if name and Path(name).suffix == ".txt":
         return load_user_file(name)
     raise ValueError(f"unknown corpus {name!r}; use sotu, moby-dick or a path to a .txt file")
