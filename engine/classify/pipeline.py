@@ -223,6 +223,8 @@ def evaluate_on(model: FastText, data: str, split: str = "test") -> dict:
     """Accuracy of `model` on another data set's split (domain transfer: a model trained on
     movie reviews, tested on amazon or tweets). ValueError when the two share no label."""
     texts = getattr(datasets.load(data), split)
+    if len(texts) == 0:                      # (a small file: every line went to training)
+        raise ValueError(f"the {split} split of {os.path.basename(data)} has no texts: nothing to measure")
     theirs = {label for labels in texts.labels for label in labels}
     if theirs and not theirs & set(model.labels):
         raise ValueError(f"{data} has none of the model's labels ({', '.join(model.labels[:5])}"
