@@ -17,6 +17,10 @@ def _dark_palette() -> QPalette:
                         (QPalette.ColorRole.Highlight, QColor(42, 130, 218)),
                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))]:
         p.setColor(role, color)
+    # disabled text: the enabled colour made Train/Cancel and Generate/Stop impossible to tell apart
+    grey = QColor(120, 120, 124)
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+        p.setColor(QPalette.ColorGroup.Disabled, role, grey)
     return p
 
 
@@ -37,6 +41,11 @@ def apply(dark: bool) -> None:
             for item in widget.getPlotItem().items:      # point labels (the compression plot's)
                 if isinstance(item, pg.TextItem):
                     item.setColor(foreground)
+            plot_item = widget.getPlotItem()
+            if plot_item.titleLabel.text:                # the title and the legend kept the old colour
+                plot_item.setTitle(plot_item.titleLabel.text, color=foreground)
+            if plot_item.legend is not None:
+                plot_item.legend.setLabelTextColor(foreground)
 
 
 def is_dark() -> bool:

@@ -156,6 +156,14 @@ def test_plot_labels_follow_the_theme(qtbot):
     assert label.color.lightness() < 60                   # dark text on the light background
     theme.apply(dark=True)
     assert label.color.lightness() > 200
+    title = panel.plot.getPlotItem().titleLabel        # (the title and legend stayed black on dark)
+    assert pg.mkColor(title.opts["color"]).lightness() > 200
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+    palette = QApplication.instance().palette()
+    enabled = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText)
+    disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
+    assert abs(enabled.lightness() - disabled.lightness()) > 60   # a disabled button looks disabled
     theme.apply(dark=False)
 
 
