@@ -177,8 +177,8 @@ def test_compression_with_retraining_and_qout_reports_both(qtbot, tab):
     assert "before retraining the output layer" in tab.compression.status.text()
     assert tab._compressed.output_q is not None
     tab.compression.save_button.click()
-    qtbot.waitUntil(lambda: "sentiment-q" in tab.models, timeout=30000)
-    saved, card = tab.models["sentiment-q"]
+    qtbot.waitUntil(lambda: "sentiment-q5-cut3k-qout" in tab.models, timeout=30000)   # named by its settings
+    saved, card = tab.models["sentiment-q5-cut3k-qout"]
     assert card.extra["compressed_from"] == "sentiment" and saved.output_q is not None
     assert "saved as" in tab.compression.status.text()
 

@@ -35,7 +35,7 @@ class TopKBars(QWidget):
                 name, p = items[i]
                 label.setText(str(name))
                 bar.setValue(int(round(max(0.0, min(1.0, float(p))) * 1000)))
-                bar.setFormat(f"{float(p):.1%}" if p >= 0.001 else f"{float(p):.1e}")
+                bar.setFormat(f"{float(p):.1%}" if p >= 0.001 else f"{float(p):.1e}" if p > 0 else "0%")
                 label.setVisible(True)
                 bar.setVisible(True)
             else:

@@ -299,14 +299,21 @@ def compress_on(model: FastText, cfg: CompressConfig, test: datasets.Split, retr
 
 def save_compressed(small: FastText, card: cards.ModelCard, cfg: CompressConfig, accuracy: float,
                     out=None) -> cards.ModelCard:
-    """Save a compressed model as "<name>-q" beside the user's models (safetensors + card); the
-    card records the dense model it came from and the compression settings."""
-    new = cards.ModelCard(task=TASK, name=f"{card.name}-q", arch="fasttext",
+    """Save a compressed model beside the user's models (safetensors + card), named after its
+    settings (compressed_name); the card records the dense model it came from and the settings."""
+    new = cards.ModelCard(task=TASK, name=compressed_name(card.name, cfg), arch="fasttext",
                           config={**card.config, "compress": asdict(cfg)},
                           metrics={"accuracy": accuracy, "bytes": size_bytes(small)},
                           data=card.data, device="cpu",   # no command reproduces it: it took two steps
                           extra={"compressed_from": card.name, "dense_train_command": card.train_command})
     return save(small, new, out or (paths.user_models() / TASK))
+
+
+def compressed_name(name: str, cfg: CompressConfig) -> str:
+    """"sentiment-q2-cut50k": one name per setting, so that saving another setting does not
+    replace the one saved before ("<name>-q" did, silently)."""
+    cut = "" if not cfg.cutoff else f"-cut{cfg.cutoff // 1000}k" if cfg.cutoff % 1000 == 0 else f"-cut{cfg.cutoff}"
+    return f"{name}-q{cfg.dsub}{cut}{'-qout' if cfg.qout else ''}"
 
 
 def default_threads() -> int:
