@@ -20,6 +20,8 @@ def save_png(widget: QWidget, path: str, scale: float = 2.0) -> None:
 
 
 def save_svg(widget: QWidget, path: str) -> None:
+    with open(path, "wb"):               # an unwritable place: one OSError here, before Qt's
+        pass                             # SVG engine prints its own warnings on stderr
     generator = QSvgGenerator()
     generator.setFileName(str(path))
     generator.setSize(widget.size())

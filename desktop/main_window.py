@@ -116,6 +116,9 @@ class MainWindow(QMainWindow):
         # Listing devices needs torch, which loads in the warm-up job: the menu starts with
         # what always exists and gains cuda/mps when the warm-up reports them.
         self.device_menu = bar.addMenu("&Device")
+        # off until the warm-up has loaded torch: choosing a device before that imported torch
+        # on the GUI thread (the window froze for ~1.7 s)
+        self.device_menu.setEnabled(False)
         self.device_group = QActionGroup(self)
         self.device_group.setExclusive(True)
         self.device_group.triggered.connect(self.on_device_chosen)
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
     # -- engine state -------------------------------------------------------------------------
     def on_warmed_up(self, info: dict) -> None:
         self.set_available_devices(info["available"])
+        self.device_menu.setEnabled(True)
         if info.get("note"):
             self.statusBar().showMessage(info["note"], 8000)
         self.load_tabs()

@@ -169,8 +169,10 @@ def test_plot_labels_follow_the_theme(qtbot):
 
 def test_device_menu_lists_only_available_devices(qtbot, window):
     from engine import device
+    assert not window.device_menu.isEnabled()            # torch is not loaded yet (see on_warmed_up)
     start_warm_up(window)
     qtbot.waitUntil(lambda: window.tabs_ready, timeout=60000)
+    assert window.device_menu.isEnabled()
     names = [a.data() for a in window.device_group.actions()]
     assert names == ["auto"] + device.available()
     cpu = next(a for a in window.device_group.actions() if a.data() == "cpu")
