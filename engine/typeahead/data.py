@@ -111,6 +111,6 @@ def load(name: str, own_file: str | None = None) -> Corpus:
     if name == "moby-dick":
         with sources.reading("moby-dick"):
             return load_moby_dick()
-    if name and Path(name).suffix == ".txt":
-        return load_user_file(name)
+    if name and (Path(name).suffix == ".txt" or "/" in name or Path(name).exists()):
+        return load_user_file(name)        # (a folder or a device gets its own message there)
     raise ValueError(f"unknown corpus {name!r}; use sotu, moby-dick or a path to a .txt file")
