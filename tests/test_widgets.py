@@ -121,3 +121,12 @@ def test_live_plot_and_card_view(qtbot):
     assert "accuracy 0.78" in v.text() and "seqlab train classify" in v.text()
     v.set_card(None, error="weights corrupt")
     assert "weights corrupt" in v.text()
+
+
+def test_heatmap_labels_thin_out_only_when_they_do_not_fit():
+    """90 target words drew 90 row labels on top of each other."""
+    from desktop.widgets.heatmap import every_kth
+    words = [f"w{i}" for i in range(10)]
+    assert every_kth(words, 20) == list(enumerate(words))               # room for all: all of them
+    assert every_kth(words, 5) == [(i, f"w{i}") for i in (0, 2, 4, 6, 8)]
+    assert len(every_kth(words, 3)) <= 3

@@ -72,7 +72,7 @@ class Heatmap(QWidget):
         drew 90 row labels on top of each other). The hover readout names any cell."""
         item = self.plot.getPlotItem()
         line = self.fontMetrics().height()
-        rows_fit = max(1, int(item.vb.height() // (line * 1.1)) or len(self._rows))
+        rows_fit = max(1, int(item.vb.height() // (line * 0.85)) or len(self._rows))   # (labels may touch)
         cols_fit = max(1, int(item.vb.width() // (line * 2.5)) or len(self._cols))
         item.getAxis("left").setTicks([every_kth(self._rows, rows_fit)])
         item.getAxis("bottom").setTicks([every_kth(self._cols, cols_fit)])
