@@ -165,9 +165,11 @@ class MainWindow(QMainWindow):
     # -- settings ---------------------------------------------------------------------------
     def _restore(self) -> None:
         geometry = self.settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:                            # first start: 1400x900, or 90% of a smaller screen
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        if not restored or self.width() < 640 or self.height() < 400:
+            # first start, or a geometry Qt could not restore (saved on another screen setup):
+            # 1400x900, or 90% of a smaller screen. (With the tabs in scroll areas the window's
+            # own size hint is tiny, so "no size" would open a 500x400 window.)
             available = self.screen().availableGeometry()
             self.resize(min(1400, int(available.width() * 0.9)),
                         min(900, int(available.height() * 0.9)))

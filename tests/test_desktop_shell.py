@@ -102,6 +102,17 @@ def test_zoom_scales_fonts_and_is_remembered(qtbot, bridge, window):
     assert again.zoom() == pytest.approx(zoom)
 
 
+def test_a_geometry_qt_cannot_restore_still_opens_a_usable_window(qtbot, bridge):
+    """With the tabs in scroll areas the window's own size hint is tiny: a stored geometry from
+    another screen setup, which Qt does not restore, opened a 508x407 window."""
+    from PySide6.QtCore import QByteArray
+    store = settings()
+    store.setValue("geometry", QByteArray(b"\x01\xd9\xd0\xcb not a geometry"))
+    w = MainWindow(bridge, store)
+    qtbot.addWidget(w)
+    assert w.width() >= 640 and w.height() >= 400
+
+
 def test_a_zoom_the_user_asks_for_is_shown_and_the_start_up_zoom_is_not(window):
     window.statusBar().showMessage("the remembered device is not valid: using auto")
     window.apply_zoom(1.15)              # what start-up and loading the tabs do
