@@ -110,6 +110,8 @@ def test_a_geometry_qt_cannot_restore_still_opens_a_usable_window(qtbot, bridge)
     store.setValue("geometry", QByteArray(b"\x01\xd9\xd0\xcb not a geometry"))
     w = MainWindow(bridge, store)
     qtbot.addWidget(w)
+    w.show()                       # (an unsized window takes its size hint when shown)
+    qtbot.waitExposed(w)
     assert w.width() >= 640 and w.height() >= 400
 
 
