@@ -117,7 +117,9 @@ def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_h
     values = {**tab.panel.values(), "gtn_steps": 1}
     assert values["start"] == START_PRETRAINED
     tab.panel.trainRequested.emit(values)
+    assert not tab.recognizer.isEnabled()                # its snapshots read the drawing meanwhile
     qtbot.waitUntil(lambda: "saved amounts" in tab.panel.status.text(), timeout=180000)
+    assert tab.recognizer.isEnabled()
     card = json.loads((seqlab_home / "data" / "models" / "ocr" / "amounts.json").read_text())
     assert card["train_command"].startswith("seqlab train ocr --init amounts --gtn-steps 1")
     assert card["extra"]["init"]["sha256"] == shipped

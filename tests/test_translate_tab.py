@@ -102,6 +102,7 @@ def test_empty_input_clears(tab, qtbot):
 def test_cancelling_training_keeps_the_model(tab, qtbot):
     before = tab.slot.get()
     tab.training.trainRequested.emit(tab.training.values())
+    assert not tab.model_combo.isEnabled()               # its snapshots are live meanwhile
     tab.training.cancel_button.click()
     qtbot.waitUntil(lambda: "cancelled" in tab.training.status.text(), timeout=30000)
-    assert tab.slot.get() is before
+    assert tab.slot.get() is before and tab.model_combo.isEnabled()

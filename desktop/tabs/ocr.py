@@ -308,8 +308,14 @@ class Tab(DemoTab):
             self.panel.started(f"GTN training from {name}'s pre-trained CNN")
         else:
             self.panel.started("pre-training on digits and labelled spans, then GTN training")
+        self._allow_recognizer_choice(False)
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_train_done, on_error=self._on_train_error)
+
+    def _allow_recognizer_choice(self, allowed: bool) -> None:
+        """Off while training: the training's snapshots are what reads the drawing then."""
+        self.recognizer.setEnabled(allowed)
+        self.heuristic_cuts.setEnabled(allowed)
 
     def _on_start_changed(self, start: str) -> None:
         """Pre-training's settings apply only when training starts from scratch."""
@@ -323,14 +329,15 @@ class Tab(DemoTab):
             self.read()
 
     def _on_train_done(self, card) -> None:
+        self._allow_recognizer_choice(True)
         self.panel.finished(f"saved {card.name}: " + ", ".join(f"{k} {v}" for k, v in card.metrics.items()
                                                                if not isinstance(v, dict)))  # the figures, not the breakdowns
         self.submit("load", load_job, card.name, lane="background", on_done=self._on_models,
                     on_error=self._on_load_error)
 
     def _on_train_error(self, message: str) -> None:
-        self.panel.finished(self.training_failed_text(message),
-                            ok=False)
+        self._allow_recognizer_choice(True)
+        self.panel.finished(self.training_failed_text(message), ok=False)
         if self.models is not None:
             self._on_recognizer(self.recognizer.currentText())
 

@@ -309,6 +309,7 @@ class Tab(DemoTab):
             options["name"] = f"my-{pair}-{values['attention']}"
             what = f"the Bible, {pair}"
         self._before_training = (self.current, self.slot.get())
+        self.model_combo.setEnabled(False)        # the training's snapshots are what is live now
         self.training.started(f"training {options['name']} on {what}…")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_trained, on_error=self._on_train_error)
@@ -324,6 +325,7 @@ class Tab(DemoTab):
         self.training.finished(f"saved {card.name}: test BLEU {m.get('bleu_beam1')} (beam 1), "
                                f"{m.get('bleu_beam5')} (beam 5), {card.seconds:.0f} s")
         self._before_training = None
+        self.model_combo.setEnabled(True)
         self.current = card.name
         self._load(card.name)
 
@@ -334,6 +336,7 @@ class Tab(DemoTab):
             self.slot.publish(model)
             self._before_training = None
             self._predict()
+        self.model_combo.setEnabled(True)
         self.training.finished(self.training_failed_text(message), ok=False)
 
     # -- DemoTab hooks --------------------------------------------------------------------
