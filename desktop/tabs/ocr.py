@@ -22,7 +22,7 @@ from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.ocr_drawing import DEMO_AMOUNT, pair_thumbs, path_labels, scripted_strokes, segmentation_pixmap
 from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
-                                   train_job, train_step_job, truth_job)
+                                   train_job, train_options, train_step_job, truth_job)
 from desktop.tabs.ocr_reading import ReadingPage
 from desktop.widgets.drawing_canvas import DrawingCanvas
 from desktop.widgets.lattice_view import LatticeView
@@ -288,26 +288,15 @@ class Tab(DemoTab):
         if values.get("own_file"):
             self.panel.finished("this demo trains on MNIST digits and generated checks only", ok=False)
             return
-        from dataclasses import asdict
-        from engine.ocr.model import LeNetConfig
-        from engine.ocr.train import TrainConfig
-        from engine.ocr.train_pairs import PairConfig
-        options = {**asdict(TrainConfig()), **asdict(LeNetConfig()),
-                   **{"pair_" + k: v for k, v in asdict(PairConfig()).items() if k != "seed"},
-                   "fields": values["fields"], "epochs": values["epochs"],
-                   "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
-                   "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
-                   "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
-                   "eval_amounts": 200, "out": None, "name": "amounts", "init": None}
         if values["start"] == START_PRETRAINED:
             # GTN training alone, from the current model's pre-trained CNN and cut finders: minutes,
-            # and the point of the lecture (isolated-trained → GTN-trained). The architecture is
-            # that model's: --init refuses architecture options, so they go back to the defaults
-            name = self.models.card.name if self.models is not None else "amounts"
-            options.update({**asdict(LeNetConfig()), "pair_top": None, "pair_pieces": None, "init": name})
-            self.panel.started(f"GTN training from {name}'s pre-trained CNN")
+            # and the point of the lecture (isolated-trained → GTN-trained)
+            init = self.models.card.name if self.models is not None else "amounts"
+            self.panel.started(f"GTN training from {init}'s pre-trained CNN")
         else:
+            init = None
             self.panel.started("pre-training on digits and labelled spans, then GTN training")
+        options = train_options(values, init)
         self._allow_recognizer_choice(False)
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_train_done, on_error=self._on_train_error)

@@ -59,6 +59,24 @@ def train_step_job(model, image: np.ndarray, truth: str):
     return train.train_on_example(model, image, truth, lr=2e-3)
 
 
+def train_options(values: dict, init) -> dict:
+    """The training panel's values -> `seqlab train ocr`'s options. `init`: the model whose
+    pre-trained CNN and cut finders GTN training starts from (None: pre-train from scratch). Its
+    architecture is that model's: --init refuses architecture options, so they stay the defaults."""
+    from dataclasses import asdict
+
+    from engine.ocr.model import LeNetConfig
+    from engine.ocr.train import TrainConfig
+    from engine.ocr.train_pairs import PairConfig
+    return {**asdict(TrainConfig()), **asdict(LeNetConfig()),
+            **{"pair_" + k: v for k, v in asdict(PairConfig()).items() if k != "seed"},
+            "fields": values["fields"], "epochs": values["epochs"],
+            "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
+            "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
+            "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
+            "eval_amounts": 200, "out": None, "name": "amounts", "init": init}
+
+
 def train_job(options: dict):
     from engine.ocr import task
     args = argparse.Namespace(**options)
