@@ -68,13 +68,16 @@ def train_options(values: dict, init) -> dict:
     from engine.ocr.model import LeNetConfig
     from engine.ocr.train import TrainConfig
     from engine.ocr.train_pairs import PairConfig
-    return {**asdict(TrainConfig()), **asdict(LeNetConfig()),
-            **{"pair_" + k: v for k, v in asdict(PairConfig()).items() if k != "seed"},
-            "fields": values["fields"], "epochs": values["epochs"],
-            "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
-            "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
-            "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
-            "eval_amounts": 200, "out": None, "name": "amounts", "init": init}
+    options = {**asdict(TrainConfig()), **asdict(LeNetConfig()),
+               **{"pair_" + k: v for k, v in asdict(PairConfig()).items() if k != "seed"},
+               "fields": values["fields"], "epochs": values["epochs"],
+               "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
+               "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
+               "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
+               "eval_amounts": 200, "out": None, "name": "amounts", "init": init}
+    if init:                            # every architecture option back to its default (alt_heuristic too)
+        options.update(asdict(LeNetConfig()))
+    return options
 
 
 def train_job(options: dict):
