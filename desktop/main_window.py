@@ -201,9 +201,10 @@ class MainWindow(QMainWindow):
             if isinstance(tab, LoadingTab):
                 real = load_tab(tab.task, self.bridge)
                 self.tabs[index] = real
+                old_page = self.tabs_widget.widget(index)     # the loading tab's scroll area
                 self.tabs_widget.removeTab(index)
                 self.tabs_widget.insertTab(index, scrolling_page(real), tasks.TITLES[tab.task])
-                tab.deleteLater()
+                old_page.deleteLater()                        # (and the loading tab inside it)
         self.tabs_widget.setCurrentIndex(max(current, 0))
         self.apply_zoom(self._zoom)          # new widgets take the current zoom
         self.tabs_ready = True

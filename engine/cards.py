@@ -90,7 +90,7 @@ def name_from(text: str, fallback: str = "custom") -> str:
 def misfit(name: str, exc: BaseException) -> ModelLoadError:
     """One line for weights that do not fit the card's model. torch's load_state_dict message
     starts "Error(s) in loading state_dict for LeNet:" and says what on the next lines: show that."""
-    lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     detail = lines[1] if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else (lines[0] if lines else "")
     return ModelLoadError(f"{name}: the weights do not fit the card's model "
                           f"({type(exc).__name__}: {detail[:160]})")
@@ -135,8 +135,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def check_folder(directory) -> Path:
-    """The folder a training will save in, created if missing; a ValueError now, before the
-    training, if it cannot hold the model (it was found out only when saving, after the work)."""
+    """The folder a training will save in; a ValueError now, before the training, if it cannot
+    hold the model (it was found out only when saving, after the work). Checked by writing a
+    file there; folders it had to create for that are removed again (saving creates them)."""
     from engine.data.userfile import short_path
     d = Path(directory)
     if d.exists() and not d.is_dir():
