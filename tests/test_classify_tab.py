@@ -142,6 +142,26 @@ def test_compression_panel_adds_points_and_can_go_live(qtbot, tab):
     assert tab.transfer.table.item(0, 0).text() == f"{BIGRAMS} (compressed)"
 
 
+def test_a_training_unticks_the_compressed_model_and_a_cancel_brings_back_the_dense_one(qtbot, tab, tmp_path):
+    """During a training "use the compressed model live" replaced its snapshots; after a cancel
+    it stayed ticked while the dense model was live."""
+    tab._compressed, tab._compressed_of = tab.models[BIGRAMS][0].copy(), BIGRAMS   # as a compress leaves it
+    tab.compression.reset_live(can_use=True)
+    tab.compression.use_live.setChecked(True)
+    assert tab.slot.get() is tab._compressed
+    f = tmp_path / "spam.txt"
+    f.write_text("".join(f"__label__spam buy cheap pills {i}\n__label__ham see you at lunch {i}\n" for i in range(300)))
+    tab.training.set_own_file(str(f))
+    tab.training.set_value("epochs", 200)
+    tab.training.train_button.click()
+    assert not tab.compression.use_live.isEnabled() and not tab.compression.use_live.isChecked()
+    tab.training.cancel_button.click()
+    qtbot.waitUntil(lambda: tab.training.train_button.isEnabled(), timeout=30000)
+    assert "previous model is kept" in tab.training.status.text()
+    assert tab.slot.get() is tab.models[BIGRAMS][0] and not tab.compression.use_live.isChecked()
+    assert tab.compression.use_live.isEnabled()
+
+
 def test_a_compressed_model_stays_with_the_model_it_was_made_from(qtbot, tab):
     """Switching to bag of words while the bigram model was being compressed once credited the
     result to bag of words and let "use live" put the compressed bigram model behind it."""

@@ -130,3 +130,30 @@ def test_heatmap_labels_thin_out_only_when_they_do_not_fit():
     assert every_kth(words, 20) == list(enumerate(words))               # room for all: all of them
     assert every_kth(words, 5) == [(i, f"w{i}") for i in (0, 2, 4, 6, 8)]
     assert len(every_kth(words, 3)) <= 3
+
+
+def test_capped_label_grows_with_its_text_up_to_the_cap_and_shrinks_back(qtbot):
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from desktop.widgets.capped_label import CappedLabel
+    box = QWidget()
+    qtbot.addWidget(box)
+    layout = QVBoxLayout(box)
+    label = CappedLabel("short", max_lines=4)
+    layout.addWidget(label)
+    layout.addStretch(1)
+    box.resize(400, 400)
+    box.show()
+    one_line = label.minimumHeight()
+    label.setText("a long translation " * 40)
+    assert label.minimumHeight() == label.maximumHeight() > 3 * one_line      # capped at 4 lines
+    label.setText("short")                               # (it once kept the long text's height)
+    assert label.minimumHeight() == one_line
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * 2)
+    label.setFont(font)                                  # zoom: the cap and the fit follow the font
+    assert label.minimumHeight() > one_line and label.maximumHeight() > 4 * one_line
+    font.setPointSizeF(font.pointSizeF() / 2)
+    label.setFont(font)
+    assert label.minimumHeight() == one_line

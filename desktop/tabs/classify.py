@@ -100,7 +100,9 @@ class Tab(DemoTab):
         group.addButton(self.bigram_button)
         self.bow_button.toggled.connect(self._on_toggle)
         self.model_combo = QComboBox()
-        self.model_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)    # "my-bible-hs2-similarity"
+        # wide enough for a name at any zoom: a scrolling page gives the tab only its minimum width
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(16)
         self.model_combo.activated.connect(self._on_model_chosen)
         toggle = QHBoxLayout()
         toggle.addWidget(self.bow_button)
@@ -208,16 +210,18 @@ class Tab(DemoTab):
         self.card_view.set_card(card)
         if self._compressed_of != name:                 # a compressed model of another one
             self._compressed = None
-        self.compression.reset_live(keep_compressed=self._compressed is not None)
+        self.compression.reset_live(can_use=self._compressed is not None and not self._training())
         self._predict()
 
     def _training(self) -> bool:
         return self._before_training is not None
 
     def _allow_model_choice(self, allowed: bool) -> None:
-        """Off while training: the training's snapshots are what is live then."""
+        """Off while training: the training's snapshots are what is live then (and after it, the
+        dense model: "use the compressed model live" starts unticked)."""
         for widget in (self.model_combo, self.bow_button, self.bigram_button):
             widget.setEnabled(allowed)
+        self.compression.reset_live(can_use=allowed and self._compressed is not None)
 
     def _on_toggle(self, _checked: bool) -> None:
         name = BOW if self.bow_button.isChecked() else BIGRAMS
@@ -278,7 +282,9 @@ class Tab(DemoTab):
                                           "threads", "calibrate")}
         options["minn"], options["maxn"] = CHAR_NGRAMS[values["chars"]]
         options.update(data=data, name=trained_model_name(data, options["loss"], options["hs_tree"], values["chars"]))
-        self._before_training = (self.current, self.slot.get())
+        # (the dense model: after a cancel "use the compressed model live" is unticked)
+        dense = self.models[self.current][0] if self.current in self.models else self.slot.get()
+        self._before_training = (self.current, dense)
         self._allow_model_choice(False)
         self.training.started(f"training on {data}…")
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,

@@ -169,15 +169,14 @@ class CompressionPanel(QWidget):
                             f"seqlab predict classify --model {card.name}")
 
     @Slot()
-    def reset_live(self, keep_compressed: bool = True) -> None:
-        """Another model went live: untick "use the compressed model live" without emitting, and
-        unless it is the model that was compressed, the box stays off (its compressed model
-        belongs to another one; it can still be saved)."""
+    def reset_live(self, can_use: bool = True) -> None:
+        """Another model went live: untick "use the compressed model live" without emitting; it
+        can be ticked again only if `can_use` (the compressed model is that model's, and no
+        training is running; a compressed model of another one can still be saved)."""
         self.use_live.blockSignals(True)
         self.use_live.setChecked(False)
         self.use_live.blockSignals(False)
-        if not keep_compressed:
-            self.use_live.setEnabled(False)
+        self.use_live.setEnabled(can_use)
 
     # -- the plot --------------------------------------------------------------------------
     def add_point(self, kb: float, accuracy: float, label: str, dense: bool = False) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from desktop.tabs.ocr_drawing import segments_text
+from desktop.widgets.capped_label import CappedLabel
 
 
 class ReadingPage(QWidget):
@@ -26,17 +27,14 @@ class ReadingPage(QWidget):
         f.setBold(True)
         self.amount_label.setFont(f)
         self.amount_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.info_label = QLabel("")
-        self.info_label.setWordWrap(True)
-        # room for two wrapped lines (a two-line message was clipped to one, seen on a screenshot)
-        self.info_label.setMinimumHeight(2 * self.info_label.fontMetrics().lineSpacing() + 4)
+        # (wrapped labels that ask for the lines they need: at 200% zoom plain ones were clipped)
+        self.info_label = CappedLabel("", max_lines=6)
         self.alternatives = QListWidget()
         self.alternatives.setFont(big)
         self.truth_edit = QLineEdit()
         self.truth_edit.setPlaceholderText("type the true amount, e.g. 1,250.70")
         self.truth_edit.setFont(big)
-        self.loss_label = QLabel("")
-        self.loss_label.setWordWrap(True)
+        self.loss_label = CappedLabel("", max_lines=4)
         self.loss_label.setFont(big)
         self.train_this = QPushButton("Train on this (one GTN step)")
         self.train_this.setEnabled(False)

@@ -73,6 +73,9 @@ class Tab(DemoTab):
         heading = self.heading("Encode the source, attend, decode: attention seq2seq with beam search", big)
 
         self.model_combo = QComboBox()
+        # wide enough for a name at any zoom: a scrolling page gives the tab only its minimum width
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(18)
         self.model_combo.activated.connect(self._on_model_chosen)
         self.beam = QSlider(Qt.Orientation.Horizontal)
         self.beam.setRange(1, 10)
@@ -273,7 +276,8 @@ class Tab(DemoTab):
     def _show(self, out: dict) -> None:
         self.result = out
         self.translation.setText(out["translation"] or "—")
-        note = f"decoded in {out['ms']:.0f} ms at beam {self.beam.value()} with {self.current}"
+        model = "the model in training" if self._before_training is not None else self.current
+        note = f"decoded in {out['ms']:.0f} ms at beam {self.beam.value()} with {model}"
         if out.get("notice"):
             note += f" · {out['notice']}"
         self.status.setText(note)

@@ -25,9 +25,10 @@ class CappedLabel(QLabel):
                               + margins.top() + margins.bottom())
 
     def changeEvent(self, event) -> None:
+        super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:       # zoom: the cap is in lines, not pixels
             self._cap()
-        super().changeEvent(event)
+            self._fit()
 
     def setText(self, text: str) -> None:
         super().setText(text)
@@ -40,6 +41,9 @@ class CappedLabel(QLabel):
     def _fit(self) -> None:
         """Ask for the lines the text needs (up to the cap) as the minimum height, so that a
         window too small for them scrolls instead of drawing widgets over each other."""
+        # QLabel's heightForWidth never answers less than the minimum height: measure without it,
+        # or a long text (or a larger zoom) would leave its height behind for every shorter one
+        current = self.minimumHeight()
+        self.setMinimumHeight(0)
         fitted = max(0, min(self.heightForWidth(max(self.width(), 1)), self.maximumHeight()))
-        if fitted != self.minimumHeight():
-            self.setMinimumHeight(fitted)
+        self.setMinimumHeight(fitted if fitted != current else current)

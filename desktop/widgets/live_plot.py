@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Optional
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -17,7 +18,7 @@ class LivePlot(QWidget):
                  log_y: bool = False, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(title=title)
-        self.plot.setMinimumHeight(160)       # squeezed below this the curves are unreadable
+        self._fit_to_font()
         self.plot.setLabel("bottom", x_label)
         self.plot.setLabel("left", y_label)
         # losses and accuracies near each other (0.50-0.69) made pyqtgraph relabel the axis
@@ -33,6 +34,16 @@ class LivePlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+
+    def _fit_to_font(self) -> None:
+        # squeezed below ~9 lines of text the curves are unreadable and, at 200% zoom, the axis
+        # labels were drawn over each other: the minimum follows the zoom
+        self.plot.setMinimumHeight(max(160, int(9.5 * self.fontMetrics().height())))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_to_font()
 
     def _curve(self, series: str, right: bool = False) -> pg.PlotDataItem:
         if series not in self._curves:

@@ -5,7 +5,7 @@ import html
 from typing import Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QWidget
 
 
 def card_html(card) -> str:
@@ -21,19 +21,29 @@ def card_html(card) -> str:
     return f"<table cellspacing='4'>{body}</table>"
 
 
-class ModelCardView(QLabel):
+class ModelCardView(QScrollArea):
+    """The card as a table, in a frameless scroll area: a card is taller than a side panel at
+    150% zoom on a small screen, and a bare label cut its last rows ("reproduce") off."""
+
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
-        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)   # not mid-panel
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)   # not mid-panel
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setWidget(self.label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self.set_card(None)
+
+    def text(self) -> str:
+        return self.label.text()
 
     def set_card(self, card, error: str = "") -> None:
         if error:
-            self.setText(f"<span style='color:#d62728'>{html.escape(error)}</span>")
+            self.label.setText(f"<span style='color:#d62728'>{html.escape(error)}</span>")
         elif card is None:
-            self.setText("<i>no model loaded</i>")
+            self.label.setText("<i>no model loaded</i>")
         else:
-            self.setText(card_html(card))
+            self.label.setText(card_html(card))
