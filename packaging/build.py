@@ -8,6 +8,7 @@ Prints the build time, the bundle size and the smoke test's result as one JSON l
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -24,11 +25,19 @@ def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
+class BuildError(Exception):
+    """One line for the user instead of a traceback."""
+
+
 def build() -> float:
+    if importlib.util.find_spec("PyInstaller") is None:
+        raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]'")
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
-                    "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
-                    str(ROOT / "packaging" / "seqlab.spec")], check=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean",
+                           "--distpath", str(DIST), "--workpath", str(ROOT / "build" / "pyinstaller"),
+                           str(ROOT / "packaging" / "seqlab.spec")], cwd=ROOT)
+    if done.returncode != 0:
+        raise BuildError(f"PyInstaller failed (exit {done.returncode}); its output is above")
     return time.monotonic() - t0
 
 
@@ -45,7 +54,14 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--no-build", action="store_true")
     args = p.parse_args()
-    seconds = None if args.no_build else build()
+    try:
+        seconds = None if args.no_build else build()
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not BUNDLE.is_dir():
+        print(f"error: no bundle at {BUNDLE}: build it first (without --no-build)", file=sys.stderr)
+        return 1
     ok, output, test_seconds = smoke_test()
     print(output)
     print(json.dumps({"build_seconds": round(seconds, 1) if seconds else None,
