@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QHBoxLayout, QLabel, QPl
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.classify_compress import CompressionPanel, compress_job, save_compressed_job
-from desktop.tabs.classify_jobs import load_and_predict_job, load_job, predict_job, train_job
+from desktop.tabs.classify_jobs import load_and_predict_job, load_job, predict_job, run_settings, train_job
 from desktop.tabs.classify_transfer import TransferPanel, evaluate_job
 from desktop.widgets.highlighted_text import HighlightedText
 from desktop.widgets.model_card_view import ModelCardView
@@ -52,17 +52,6 @@ def trained_model_name(data: str, loss: str, tree: str, chars: str = "none") -> 
     from engine.classify.pipeline import model_name
     name = model_name(data, loss, tree, *CHAR_NGRAMS[chars])
     return "my-" + name if data in DATASETS else name
-
-
-def run_settings(config: dict) -> str:
-    """What a finished training's log line says it was: loss (tree), epochs, dim, n-grams."""
-    model, train = config.get("model", {}), config.get("train", {})
-    loss, threads = model.get("loss", "softmax"), train.get("threads")
-    if loss in ("hs", "hs2"):
-        loss += f", {model.get('hs_tree', 'huffman')} tree"
-    chars = f", char n-grams {model['minn']}-{model['maxn']}" if model.get("maxn") else ""
-    return (f"{loss}, {train.get('epochs')} epochs, dim {model.get('dim')}, "
-            f"word n-grams {model.get('word_ngrams')}{chars}, {threads} thread{'s' if threads != 1 else ''}")
 
 
 # -- the tab ------------------------------------------------------------------------------------------

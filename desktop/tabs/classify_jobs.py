@@ -1,6 +1,7 @@
 """The Text classification tab's engine-side jobs: they run on the engine lanes and touch no widget
 (no Qt here). Engine modules are imported inside the jobs, so building the window never imports
-torch. (The compression and evaluate panels keep their own jobs beside them.)
+torch. (The compression and evaluate panels keep their own jobs beside them.) Also the wording of
+a finished training's settings (run_settings): plain text from a card, no widget either.
 """
 from __future__ import annotations
 
@@ -40,3 +41,14 @@ def load_and_predict_job(name: str, text: str) -> dict:
 def train_job(options: dict):
     from engine.classify import pipeline
     return pipeline.train_model(pipeline.Options(**options))
+
+
+def run_settings(config: dict) -> str:
+    """What a finished training's log line says it was: loss (tree), epochs, dim, n-grams."""
+    model, train = config.get("model", {}), config.get("train", {})
+    loss, threads = model.get("loss", "softmax"), train.get("threads")
+    if loss in ("hs", "hs2"):
+        loss += f", {model.get('hs_tree', 'huffman')} tree"
+    chars = f", char n-grams {model['minn']}-{model['maxn']}" if model.get("maxn") else ""
+    return (f"{loss}, {train.get('epochs')} epochs, dim {model.get('dim')}, "
+            f"word n-grams {model.get('word_ngrams')}{chars}, {threads} thread{'s' if threads != 1 else ''}")
