@@ -140,10 +140,11 @@ def check_folder(directory) -> Path:
     file there; folders it had to create for that are removed again (saving creates them)."""
     from engine.data.userfile import short_path
     d = Path(directory)
-    if d.exists() and not d.is_dir():
-        raise ValueError(f"cannot save the model in {short_path(d)}: it is a file, not a folder")
-    made = [p for p in [d, *d.parents] if not p.exists()]     # removed again: a refused run leaves nothing
+    made = []
     try:
+        if d.exists() and not d.is_dir():
+            raise ValueError(f"cannot save the model in {short_path(d)}: it is a file, not a folder")
+        made = [p for p in [d, *d.parents] if not p.exists()]     # removed again: a refused run leaves nothing
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):
             pass

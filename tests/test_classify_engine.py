@@ -341,6 +341,9 @@ def test_fasttext_and_csv_files_parse(tmp_path):
     texts = ds.train.texts + ds.valid.texts + ds.test.texts
     assert "good, really" in texts
     # a header names the columns in either order (label,text once trained on the labels as texts)
+    wider = _write(tmp_path, "e.csv", 'label,text,extra\npos,"good, really",x\nneg,bad,y\n')   # (was read as data)
+    assert sorted(l for ls in (lambda d: d.train.labels + d.valid.labels + d.test.labels)(datasets.load(wider))
+                  for l in ls) == ["neg", "pos"]
     swapped = _write(tmp_path, "c.csv", 'label,text\npos,"good, really"\nneg,bad\n')
     ds = datasets.load(swapped)
     assert sorted(ds.train.texts + ds.valid.texts + ds.test.texts) == ["bad", "good, really"]

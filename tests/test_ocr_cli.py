@@ -47,6 +47,9 @@ def test_predict_json_for_a_field_and_a_whole_check(amount_png, capsys):
     # a "decompression bomb": 40,000 x 40,000 pixels in a few bytes (opencv's own error was raw)
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (40000).to_bytes(4, "big") * 2 + b"\x08\x00\x00\x00\x00" + b"\x00" * 64,
      "too large to read"),
+    # a 0 x 0 PNG: libpng printed its own line on stderr before ours
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (0).to_bytes(4, "big") * 2 + b"\x08\x00\x00\x00\x00" + b"\x00" * 64,
+     "not an image this reads"),
 ])
 def test_bad_files_give_one_line(tmp_path, capsys, content, message):
     p = tmp_path / "bad.png"

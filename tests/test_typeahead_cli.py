@@ -54,6 +54,7 @@ def test_eval_reports_finite_perplexity(capsys):
     (["train", "typeahead", "--arch", "kn", "--corpus", "/no/such/file.txt"], "no such text file"),
     (["train", "typeahead", "--arch", "kn", "--corpus", "lorem"], "unknown corpus"),
     (["eval", "typeahead", "--models", ",,"], "names no model"),                # was StopIteration
+    (["eval", "typeahead", "--model", "kn", "--models", "lstm"], "not both"),
 ])
 def test_bad_input_is_one_readable_line(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
@@ -100,3 +101,25 @@ def test_too_short_own_file(capsys, tmp_path):
     own.write_text("just a few words", encoding="utf-8")
     code, _, err = run(capsys, "train", "typeahead", "--arch", "lstm", "--corpus", str(own))
     assert code == 1 and "too little text" in err
+
+
+def test_arpa_output_may_not_be_the_training_text(capsys, tmp_path):
+    """--arpa pointing at the corpus replaced the user's text with the ARPA file."""
+    corpus = tmp_path / "mine.txt"
+    corpus.write_text("the cat sat on the mat . " * 100, encoding="utf-8")
+    before = corpus.read_bytes()
+    code, _, err = run(capsys, "train", "typeahead", "--arch", "kn", "--corpus", str(corpus), "--arpa", str(corpus))
+    assert code == 1 and "would be overwritten" in err and corpus.read_bytes() == before
+
+
+def test_a_cut_built_in_corpus_is_refused_not_trained(tmp_path, monkeypatch):
+    """A moby-dick cache cut to 100 bytes trained and saved a perplexity-1.0 model over kn."""
+    from engine.data import sources
+    from engine.typeahead import data as D
+    monkeypatch.setenv("SEQLAB_HOME", str(tmp_path))
+    folder = sources.cache_dir("moby-dick")
+    (folder / "package" / "data").mkdir(parents=True)
+    (folder / "package" / "data" / "data.txt").write_text("Call me Ishmael.", encoding="utf-8")
+    (folder / ".complete").write_text("")
+    with pytest.raises(sources.DataUnavailable, match="seqlab data fetch moby-dick --force"):
+        D.load("moby-dick")

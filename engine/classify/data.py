@@ -259,7 +259,7 @@ def _parse_csv(lines, name):
     text_col, label_col = None, -1                 # no header: the text is every column but the last
     if records:
         header = [c.strip().lower() for c in records[0][1]]
-        if len(header) == 2 and set(header) == {"text", "label"}:
+        if "text" in header and "label" in header:  # other columns are ignored
             text_col, label_col = header.index("text"), header.index("label")
             records = records[1:]
     rows, bad = [], []
@@ -269,7 +269,8 @@ def _parse_csv(lines, name):
         if text_col is None:
             text, label = ",".join(rec[:-1]).strip(), rec[-1].strip()
         else:
-            text, label = (rec[text_col].strip(), rec[label_col].strip()) if len(rec) == 2 else ("", "")
+            text, label = ((rec[text_col].strip(), rec[label_col].strip())
+                           if len(rec) > max(text_col, label_col) else ("", ""))
         if len(rec) < 2 or not text or not label:
             bad.append(i)
             continue

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import lzma
+import pickle
 import shutil
 import sqlite3
 import subprocess
@@ -34,7 +35,8 @@ class DataUnavailable(Exception):
 
 
 # what reading a damaged cached file raises (bz2/gzip/lzma: OSError; a bad database; a cut file)
-_DAMAGE = (OSError, EOFError, ValueError, LookupError, sqlite3.DatabaseError, zlib.error, lzma.LZMAError)
+_DAMAGE = (OSError, EOFError, ValueError, LookupError, sqlite3.DatabaseError, zlib.error, lzma.LZMAError,
+           pickle.UnpicklingError)
 
 
 @contextlib.contextmanager

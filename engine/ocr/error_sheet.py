@@ -48,6 +48,8 @@ def check_path(path: str) -> Path:
         raise ValueError(f"--errors writes a PNG image: give a file name ending in .png, not {path!r}")
     if not target.parent.is_dir():
         raise ValueError(f"--errors: no such folder {str(target.parent)!r}")
+    if target.is_dir():                  # (found only when writing, after the whole evaluation)
+        raise ValueError(f"--errors {path} is a folder: give a file name ending in .png")
     return target
 
 

@@ -14,6 +14,7 @@ MAX_WORK_PIXELS = 4_000_000          # larger images are shrunk first (a 20 MP p
 # refused before decoding: a 1.6 MB PNG of 40,000 x 40,000 pixels ("decompression bomb") would
 # need 1.6 GB once decoded (a 32,000-pixel square took 2.2 GB and 7.7 s)
 MAX_DECODE_PIXELS = 100_000_000
+PNG_MAX_SIDE = 1_000_000             # libpng's own limit per side
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 
 try:                                 # opencv prints its own warnings for broken files: silence them
@@ -30,7 +31,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:               # e.g. a name longer than the system allows
         raise ValueError(f"{short_path(p)}: {exc.strerror or exc}") from None
     if not found:
-        raise FileNotFoundError(f"{short_path(p)}: " + ("a folder, not an image file" if p.is_dir()
+        raise FileNotFoundError(f"{short_path(p)}: " + ("a folder, not an image file" if p.is_dir() else
+                                                         "not a regular file (a device or a pipe?)" if p.exists()
                                                          else "no such image file"))
     size = p.stat().st_size
     if size > MAX_FILE_BYTES:
@@ -38,7 +40,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     blob = p.read_bytes()
     if not any(blob.startswith(sig) for sig in SIGNATURES):
         raise ValueError(f"{p.name}: not a PNG or JPEG image")
-    width, height = png_size(blob)
+    width, height = png_size(blob) or (0, 0)
+    if png_size(blob) and not (0 < width <= PNG_MAX_SIDE and 0 < height <= PNG_MAX_SIDE):
+        # (libpng would print its own "Invalid IHDR data" line on stderr before refusing)
+        raise ValueError(f"{p.name}: a PNG of {width:,} × {height:,} pixels is not an image this reads")
     if width * height > MAX_DECODE_PIXELS:
         raise ValueError(f"{p.name}: {width:,} × {height:,} pixels is too large to read "
                          f"(at most {MAX_DECODE_PIXELS // 1_000_000} megapixels)")
@@ -51,11 +56,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return shrink(img)
 
 
-def png_size(blob: bytes) -> tuple[int, int]:
-    """(width, height) from a PNG's header, read before decoding; (0, 0) for other formats."""
+def png_size(blob: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, read before decoding; None without one (a JPEG, or
+    a PNG too damaged to have it: the decoder says "corrupt")."""
     if blob.startswith(b"\x89PNG\r\n\x1a\n") and len(blob) >= 24 and blob[12:16] == b"IHDR":
         return int.from_bytes(blob[16:20], "big"), int.from_bytes(blob[20:24], "big")
-    return 0, 0
+    return None
 
 
 def shrink(img: np.ndarray) -> np.ndarray:

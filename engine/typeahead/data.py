@@ -105,12 +105,12 @@ def load_user_file(path: str | Path, block_words: int = 200) -> Corpus:
 def load(name: str, own_file: str | None = None) -> Corpus:
     if own_file:
         return load_user_file(own_file)
-    if name == "sotu":
-        with sources.reading("sotu"):
-            return load_sotu()
-    if name == "moby-dick":
-        with sources.reading("moby-dick"):
-            return load_moby_dick()
+    if name in ("sotu", "moby-dick"):
+        with sources.reading(name):
+            corpus = load_sotu() if name == "sotu" else load_moby_dick()
+            if not corpus.train or not corpus.test:     # a cut file: it trained a 1.0-perplexity model
+                raise ValueError(f"{name} has no {'training' if not corpus.train else 'held-out'} text")
+            return corpus
     if name and (Path(name).suffix == ".txt" or "/" in name or Path(name).exists()):
         return load_user_file(name)        # (a folder or a device gets its own message there)
     raise ValueError(f"unknown corpus {name!r}; use sotu, moby-dick or a path to a .txt file")

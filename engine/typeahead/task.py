@@ -105,6 +105,8 @@ class TypeaheadTask:
 
 def model_names(args) -> list[str]:
     """The models `eval`/`bench` compare: --models, else --model, else the three shipped ones."""
+    if args.models is not None and args.model:
+        raise ValueError("give --model or --models, not both")
     if args.models is not None:
         names = [n.strip() for n in args.models.split(",") if n.strip()]
         if not names:
@@ -113,11 +115,13 @@ def model_names(args) -> list[str]:
     return [args.model] if args.model else ["kn", "lstm", "gcnn"]
 
 
-def check_arpa_path(path: str) -> None:
+def check_arpa_path(path: str, corpus: str) -> None:
     p = Path(path)
     if p.is_dir() or not p.parent.is_dir():
         raise ValueError(f"--arpa {path}: " + ("a folder, not a file name" if p.is_dir()
                                                else f"no folder {p.parent}"))
+    if p.exists() and Path(corpus).exists() and p.resolve() == Path(corpus).resolve():
+        raise ValueError(f"--arpa {path} is the training text: it would be overwritten")
 
 
 def check_order(order) -> None:
@@ -189,7 +193,7 @@ def train(args):
     t0 = time.monotonic()
     out = cards.check_folder(args.out if getattr(args, "out", None) else paths.user_models() / M.TASK)
     if getattr(args, "arpa", None):       # (both checked before, not after, the training)
-        check_arpa_path(args.arpa)
+        check_arpa_path(args.arpa, args.corpus)
     corpus = D.load(args.corpus)          # bad files fail here, before any progress line
     yield Progress(0, 1, message=f"read {args.corpus}: {corpus.describe()['train_tokens']:,} training words")
     vocab = V.Vocab.build(corpus.train, args.vocab_size, args.min_count)
