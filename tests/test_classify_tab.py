@@ -271,12 +271,14 @@ def test_evaluate_panel_measures_domain_transfer_and_refuses_foreign_labels(qtbo
         ["sentiment", "vader-amazon", "vader-nyt", "vader-tweets", "vader-movie"])
 
 
-def test_evaluate_panel_says_when_a_set_has_no_test_texts(qtbot):
-    from desktop.tabs.classify_transfer import TransferPanel
-    panel = TransferPanel(["sentiment"])
-    qtbot.addWidget(panel)
-    panel.show_result({"model": "my-tiny", "data": "/tmp/tiny.txt", "n": 0, "accuracy": float("nan")})
-    assert panel.table.item(0, 3).text() == "no test texts" and "nan" not in panel.status.text()
+def test_evaluate_panel_says_when_a_set_has_no_test_texts(qtbot, tab, tmp_path):
+    """A file too small for a test split showed a row with accuracy "nan"."""
+    f = tmp_path / "tiny.txt"
+    f.write_text("__label__positive great film\n__label__negative dull film\n")
+    tab.transfer.set_own_file(str(f))
+    tab.transfer._on_one()
+    qtbot.waitUntil(lambda: "has no texts" in tab.transfer.status.text(), timeout=30000)
+    assert tab.transfer.table.rowCount() == 0
 
 
 def test_evaluate_panel_takes_the_users_own_file(qtbot, tab, tmp_path):

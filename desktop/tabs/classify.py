@@ -353,12 +353,12 @@ class Tab(DemoTab):
         if self.current not in self.models:
             self.transfer.show_message("still loading: try again in a moment" if self.current else "no model yet")
             return
+        if self._training():
+            self.transfer.show_message("a training is running: evaluate when it is done")
+            return
         model, shown = self.slot.get(), self.current          # the model in use: maybe compressed
         if self._compressed is not None and model is self._compressed:
             shown += " (compressed)"
-        elif model is not self.models[self.current][0]:
-            self.transfer.show_message("a training is running: evaluate when it is done")
-            return
         self.transfer.started(shown, data)
         for name in data:
             self.submit(f"evaluate.{name}", evaluate_job, model, shown, name,

@@ -43,7 +43,5 @@ class CappedLabel(QLabel):
         window too small for them scrolls instead of drawing widgets over each other."""
         # QLabel's heightForWidth never answers less than the minimum height: measure without it,
         # or a long text (or a larger zoom) would leave its height behind for every shorter one
-        current = self.minimumHeight()
         self.setMinimumHeight(0)
-        fitted = max(0, min(self.heightForWidth(max(self.width(), 1)), self.maximumHeight()))
-        self.setMinimumHeight(fitted if fitted != current else current)
+        self.setMinimumHeight(max(0, min(self.heightForWidth(max(self.width(), 1)), self.maximumHeight())))

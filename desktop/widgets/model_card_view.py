@@ -38,6 +38,7 @@ class ModelCardView(QScrollArea):
         self.set_card(None)
 
     def text(self) -> str:
+        """What the card shows (rich text), as a QLabel's text() would."""
         return self.label.text()
 
     def set_card(self, card, error: str = "") -> None:

@@ -168,11 +168,11 @@ def check_shapes(cfg: FastTextConfig, d: Dictionary, input_matrix: Matrix, W: to
     """Weights that fit the card's dictionary and loss, or a ValueError: a card edited or copied
     from another model once predicted labels the weights never learnt, or failed with an index
     error deep inside a prediction."""
-    stored = len(input_matrix.kept) if input_matrix.kept is not None else input_matrix.stored_rows()
-    if input_matrix.kept is None and stored != d.nrows:
+    kept, stored = input_matrix.kept, input_matrix.stored_rows()
+    if kept is None and stored != d.nrows:
         raise ValueError(f"the card's dictionary has {d.nrows:,} rows and the weights {stored:,}")
-    if input_matrix.kept is not None and len(input_matrix.kept) and int(input_matrix.kept.max()) >= d.nrows:
-        raise ValueError(f"the weights keep rows past the card's dictionary ({d.nrows:,} rows)")
+    if kept is not None and (len(kept) != stored or (stored and int(kept.max()) >= d.nrows)):
+        raise ValueError(f"the weights' kept rows do not fit the card's dictionary ({d.nrows:,} rows)")
     expected = output_rows(cfg.loss, len(d.labels))
     if W.shape[0] != expected:
         raise ValueError(f"the card names {len(d.labels)} labels ({cfg.loss}: {expected} output rows) "

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 import torch
 
 from engine import cards, paths
-from engine.cards import own_file_name
 from engine.classify import data as datasets
 from engine.classify.calibrate import calibrate
 from engine.classify.compress import CompressConfig, compress, size_bytes
@@ -73,7 +72,7 @@ def model_name(data: str, loss: str = "softmax", hs_tree: str = "huffman", minn:
     extension, so that a file called sentiment.csv does not shadow the shipped model), then the
     loss unless softmax (and a similarity tree), then the character n-grams if any, so that
     models trained on one set in different ways sit side by side instead of replacing each other."""
-    name = data if data in datasets.DATASETS else own_file_name(data)
+    name = data if data in datasets.DATASETS else cards.own_file_name(data)
     if loss != "softmax":
         name += f"-{loss}" + ("-similarity" if loss in ("hs", "hs2") and hs_tree == "similarity" else "")
     if maxn > 0:

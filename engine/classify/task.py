@@ -101,8 +101,8 @@ class ClassifyTask:
                 yield {"error": out["hint"], **out}
                 continue
             if getattr(args, "fasttext_format", False):
-                # fastText's own line (a str: the CLI prints it as is); empty when no prediction,
-                # so output line i still answers input line i
+                # fastText's own line (a str: the CLI prints it as is; for an input without a
+                # prediction it prints an empty line, so output line i still answers input line i)
                 out = " ".join(f"__label__{l} {p:.5f}" for l, p in out["probs"].items())
             yield out
 

@@ -40,13 +40,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     blob = p.read_bytes()
     if not any(blob.startswith(sig) for sig in SIGNATURES):
         raise ValueError(f"{p.name}: not a PNG or JPEG image")
-    width, height = png_size(blob) or (0, 0)
-    if png_size(blob) and not (0 < width <= PNG_MAX_SIDE and 0 < height <= PNG_MAX_SIDE):
-        # (libpng would print its own "Invalid IHDR data" line on stderr before refusing)
-        raise ValueError(f"{p.name}: a PNG of {width:,} × {height:,} pixels is not an image this reads")
-    if width * height > MAX_DECODE_PIXELS:
-        raise ValueError(f"{p.name}: {width:,} × {height:,} pixels is too large to read "
-                         f"(at most {MAX_DECODE_PIXELS // 1_000_000} megapixels)")
+    header = png_size(blob)
+    if header is not None:
+        width, height = header
+        if not (0 < width <= PNG_MAX_SIDE and 0 < height <= PNG_MAX_SIDE):
+            # (libpng would print its own "Invalid IHDR data" line on stderr before refusing)
+            raise ValueError(f"{p.name}: a PNG of {width:,} × {height:,} pixels is not an image this reads")
+        if width * height > MAX_DECODE_PIXELS:
+            raise ValueError(f"{p.name}: {width:,} × {height:,} pixels is too large to read "
+                             f"(at most {MAX_DECODE_PIXELS // 1_000_000} megapixels)")
     try:
         img = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_GRAYSCALE)
     except cv2.error:                    # opencv's own limit (a JPEG too large to decode)

@@ -16,10 +16,9 @@ import dataclasses
 import functools
 import time
 
-from engine import cards, paths
-from engine import arg_types
-from engine.data.userfile import short_path
+from engine import arg_types, cards, paths
 from engine.arg_types import positive_int
+from engine.data.userfile import short_path
 from engine.ocr import cutter, data, diagnose, error_sheet, evaluate, graph, images, pairs, train, train_pairs
 from engine.ocr.model import CALIBRATED, DECODING, LeNet, LeNetConfig, cutter_tensors, from_tensors, to_tensors
 from engine.ocr.segment import NoInk

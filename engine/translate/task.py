@@ -1,6 +1,8 @@
 """`seqlab train|eval|predict|bench translate`: the CLI face of the translation demo."""
 from __future__ import annotations
 
+import dataclasses
+import os
 import shlex
 import threading
 import time
@@ -103,6 +105,8 @@ class TranslateTask:
         if getattr(args, "threads", 0):
             torch.set_num_threads(args.threads)
         cfg = config_from_args(args)
+        if cfg.own_file:                  # the card's command reproduces from any folder
+            cfg = dataclasses.replace(cfg, own_file=os.path.abspath(cfg.own_file))
         out = cards.check_folder(args.out or (paths.user_models() / "translate"))   # before, not after, the work
         return train_loop(cfg, out, device=args.device or "cpu", command=train_command(cfg, args.out))
 

@@ -105,7 +105,7 @@ def load_user_file(path: str | Path, block_words: int = 200) -> Corpus:
 def load(name: str, own_file: str | None = None) -> Corpus:
     if own_file:
         return load_user_file(own_file)
-    if name in ("sotu", "moby-dick"):
+    if name in DATASETS:
         with sources.reading(name):
             corpus = load_sotu() if name == "sotu" else load_moby_dick()
             if not corpus.train or not corpus.test:     # a cut file: it trained a 1.0-perplexity model

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import shlex
 import time
 from pathlib import Path
 from typing import Iterator
@@ -42,7 +44,8 @@ class TypeaheadTask:
         if command == "train":
             parser.add_argument("--arch", choices=KINDS, default="lstm", help="which model to train")
             parser.add_argument("--corpus", default="sotu", type=path, help="sotu, moby-dick or a path to a UTF-8 .txt")
-            parser.add_argument("--name", default=None, help="model name (default: the arch)")
+            parser.add_argument("--name", default=None,
+                                help="model name (default: the arch, or ARCH-my-FILE for your own file)")
             parser.add_argument("--vocab-size", type=positive_int, default=16000, help="words incl. <unk>")
             parser.add_argument("--min-count", type=positive_int, default=3, help="rarer words become <unk>")
             parser.add_argument("--order", type=positive_int, default=5, help="n-gram order (kn)")
@@ -154,7 +157,9 @@ def _option(args, key):
 
 
 def train_command(args) -> str:
-    parts = ["seqlab train typeahead", f"--arch {args.arch}", f"--corpus {args.corpus}",
+    # your own file by its absolute path, quoted: the command reproduces from any folder
+    corpus = args.corpus if args.corpus in D.DATASETS else shlex.quote(os.path.abspath(args.corpus))
+    parts = ["seqlab train typeahead", f"--arch {args.arch}", f"--corpus {corpus}",
              f"--vocab-size {args.vocab_size}", f"--min-count {args.min_count}"]
     if args.arch == "kn":
         parts += [f"--order {args.order}", f"--prune {args.prune}"]
@@ -177,7 +182,7 @@ def train_command(args) -> str:
 def default_name(arch: str, corpus: str) -> str:
     """The architecture (a built-in corpus: what the shipped models' cards reproduce), or for the
     user's file "lstm-my-<file>", so that it never replaces or shadows a shipped model."""
-    return arch if corpus in ("sotu", "moby-dick") else f"{arch}-{cards.own_file_name(corpus)}"
+    return arch if corpus in D.DATASETS else f"{arch}-{cards.own_file_name(corpus)}"
 
 
 def train(args):
