@@ -183,7 +183,9 @@ def read_card(path: Path) -> ModelCard:
     """Read a card (.json, or the .json beside a .safetensors path)."""
     path = Path(path).with_suffix(".json")
     try:
-        return ModelCard.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        card = ModelCard.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        # a model is found by its file name: a copy saved under another name is that name
+        return card if card.name == path.stem else dataclasses.replace(card, name=path.stem)
     except ModelLoadError as exc:
         raise ModelLoadError(f"{path.name}: {exc}") from None
     except FileNotFoundError:

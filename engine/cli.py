@@ -224,6 +224,8 @@ def cmd_eval(task, args) -> int:
 
 def cmd_predict(task, args) -> int:
     inputs = list(args.inputs)
+    if "-" in inputs and inputs != ["-"]:
+        raise UsageError(f"seqlab predict {task.name}: '-' reads the inputs from stdin, so it comes alone")
     if inputs == ["-"]:
         if sys.stdin is None:                    # started with stdin closed
             raise UsageError(f"seqlab predict {task.name}: '-' reads stdin, and stdin is closed")

@@ -59,6 +59,20 @@ def test_find_model_prefers_the_users_trained_model(seqlab_home):
         cards.find_model("classify", "nope")
 
 
+def test_a_model_copied_under_another_file_name_is_listed_and_loaded_by_that_name(seqlab_home):
+    """`seqlab info` once listed such a copy under its old name, which no command could load."""
+    import shutil
+    from engine import paths
+    user_dir = paths.user_models() / "classify"
+    cards.save_model(user_dir, {"w": torch.ones(1)}, _card("mine"))
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(user_dir / f"mine{suffix}", user_dir / f"copy{suffix}")
+    names = [c.name for c in cards.list_models("classify")]
+    assert "mine" in names and "copy" in names
+    _, card = cards.load_model(cards.find_model("classify", "copy"))
+    assert card.name == "copy"
+
+
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "f.json"
     cards.atomic_write_text(target, "old")

@@ -48,6 +48,11 @@ def test_a_closed_stdin_is_one_line(capsys, monkeypatch):
     assert code == 2 and "stdin is closed" in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_second_dash_is_one_line(capsys):
+    code, out, err = run(capsys, "predict", "classify", "-", "-")
+    assert code == 2 and out == "" and "comes alone" in err and len(err.strip().splitlines()) == 1
+
+
 def test_fasttext_format_prints_fasttext_lines_one_per_input(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("great fun\n\nterrible mess\n"))
     code, out, _ = run(capsys, "predict", "classify", "--fasttext-format", "-k", "2", "-")

@@ -117,13 +117,35 @@ def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_h
     values = {**tab.panel.values(), "gtn_steps": 1}
     assert values["start"] == START_PRETRAINED
     tab.panel.trainRequested.emit(values)
-    assert not tab.recognizer.isEnabled()                # its snapshots read the drawing meanwhile
-    qtbot.waitUntil(lambda: "saved amounts" in tab.panel.status.text(), timeout=180000)
-    assert tab.recognizer.isEnabled()
-    card = json.loads((seqlab_home / "data" / "models" / "ocr" / "amounts.json").read_text())
+    assert not tab.recognizer.isEnabled() and not tab.model_combo.isEnabled()   # its snapshots read meanwhile
+    qtbot.waitUntil(lambda: "saved my-amounts" in tab.panel.status.text(), timeout=180000)
+    assert tab.recognizer.isEnabled() and tab.model_combo.isEnabled()
+    models = seqlab_home / "data" / "models" / "ocr"
+    assert not (models / "amounts.json").exists()          # the shipped model is not shadowed
+    card = json.loads((models / "my-amounts.json").read_text())
     assert card["train_command"].startswith("seqlab train ocr --init amounts --gtn-steps 1")
     assert card["extra"]["init"]["sha256"] == shipped
     qtbot.waitUntil(lambda: tab.models.card.sha256 == card["sha256"], timeout=30000)   # the new one is read with
+    assert tab.model_combo.currentText() == "my-amounts"
+    # and the shipped one is one choice away
+    tab.model_combo.setCurrentText("amounts")
+    tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+    qtbot.waitUntil(lambda: tab.models.card.sha256 == shipped, timeout=30000)
+
+
+def test_a_model_that_fails_to_load_leaves_the_current_one(qtbot, tab, seqlab_home):
+    folder = seqlab_home / "data" / "models" / "ocr"
+    folder.mkdir(parents=True, exist_ok=True)
+    from pathlib import Path
+    shipped = Path(__file__).resolve().parent.parent / "assets/models/ocr/amounts.json"
+    (folder / "broken.json").write_text(shipped.read_text().replace('"name": "amounts"', '"name": "broken"'))
+    (folder / "broken.safetensors").write_bytes(b"not a weights file")
+    tab.model_combo.addItem("broken")
+    before = tab.models
+    tab.model_combo.setCurrentText("broken")
+    tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+    qtbot.waitUntil(lambda: "still reading with amounts" in tab.info_label.text(), timeout=30000)
+    assert tab.models is before and tab.model_combo.currentText() == "amounts"
 
 
 def test_pretraining_settings_apply_only_from_scratch(tab):

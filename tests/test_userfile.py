@@ -42,6 +42,14 @@ def test_windows_notepad_unicode_and_old_mac_line_ends_read_as_text(tmp_path):
     path = tmp_path / "mine.txt"
     path.write_bytes("__label__a caffè\r\n__label__b perché\r\n".encode("utf-16"))    # with its BOM
     assert read_text(path) == "__label__a caffè\n__label__b perché\n"
+    for big_endian in (False, True):          # UTF-32 was once read as UTF-16: NULs between letters
+        path.write_bytes("__label__a caffè\n".encode("utf-32-be" if big_endian else "utf-32"))
+        if big_endian:
+            path.write_bytes(b"\x00\x00\xfe\xff" + path.read_bytes())
+        assert read_text(path) == "__label__a caffè\n"
+    path.write_bytes("__label__a caffè\n".encode("utf-32")[:-1])
+    with pytest.raises(ValueError, match="starts like UTF-32 but is not"):
+        read_text(path)
     path.write_bytes(b"one\rtwo\rthree")
     assert read_text(path).split("\n") == ["one", "two", "three"]
 

@@ -7,23 +7,23 @@ see its path. Typing the true amount shows the constrained graph (in green: ever
 path that reads it), the GTN loss -log P(truth | image) and, per arc, the gradient of that loss
 (red: the loss wants it less likely, blue: more). "Train on this" takes one GTN step on this very
 image and reads again. The recognizer can be switched between the CNN after isolated
-pre-training and after GTN training — the lecture's point.
+pre-training and after GTN training — the lecture's point. The Training page saves `my-amounts`,
+so the shipped `amounts` stays in the model list beside it.
 """
 from __future__ import annotations
 
 from typing import Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                               QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from desktop.bridge import EngineBridge
 from desktop.tabs.base import DemoTab
 from desktop.tabs.ocr_drawing import DEMO_AMOUNT, pair_thumbs, path_labels, scripted_strokes, segmentation_pixmap
-from desktop.tabs.ocr_jobs import (load_job, open_image_job, random_check_job, read_job, self_test_job,
+from desktop.tabs.ocr_jobs import (list_job, load_job, open_image_job, random_check_job, read_job, self_test_job,
                                    train_job, train_options, train_step_job, truth_job)
-from desktop.tabs.ocr_reading import ReadingPage
+from desktop.tabs.ocr_reading import ReadingPage, arc_text
+from desktop.tabs.ocr_toolbar import Toolbar
 from desktop.widgets.drawing_canvas import DrawingCanvas
 from desktop.widgets.lattice_view import LatticeView
 from desktop.widgets.model_card_view import ModelCardView
@@ -51,33 +51,10 @@ class Tab(DemoTab):
         self._notice = ""                # a failed "Open image…", said with the next reading
         self._self_test_done: Optional[Callable] = None
 
-        # toolbar
-        self.width_box = QSpinBox()
-        self.width_box.setRange(2, 60)
-        self.width_box.setValue(14)
-        self.width_box.setPrefix("stroke ")
-        self.undo_button = QPushButton("Undo")
-        self.clear_button = QPushButton("Clear")
-        self.check_button = QPushButton("New random check")
-        self.open_button = QPushButton("Open image…")
-        self.recognizer = QComboBox()
-        self.recognizer.addItems([GTN, ISOLATED])
-        self.heuristic_cuts = QCheckBox("+ heuristic cuts")
-        self.heuristic_cuts.setToolTip(
-            "also cut the components at least 1.5 digit heights wide at the projection minima, into "
-            "the same lattice: the recognizer chooses among crossing cuts, component by component "
-            "(docs/OCR_NOTEBOOK.md, stops 18-19: +0.3 points on 6,000 validation amounts, ~1 ms "
-            "more per reading)")
-        # two rows, so that the tab fits a narrow window (a projector at 150% zoom)
-        bar = QVBoxLayout()
-        for row_widgets in ((self.width_box, self.undo_button, self.clear_button,
-                             self.check_button, self.open_button),
-                            (QLabel("recognizer:"), self.recognizer, self.heuristic_cuts)):
-            row = QHBoxLayout()
-            for w in row_widgets:
-                row.addWidget(w)
-            row.addStretch(1)
-            bar.addLayout(row)
+        bar = Toolbar(GTN, ISOLATED)
+        self.width_box, self.undo_button, self.clear_button = bar.width_box, bar.undo_button, bar.clear_button
+        self.check_button, self.open_button, self.model_combo = bar.check_button, bar.open_button, bar.model_combo
+        self.recognizer, self.heuristic_cuts = bar.recognizer, bar.heuristic_cuts
 
         # left: canvas, segmentation, lattice
         self.canvas = DrawingCanvas()
@@ -112,7 +89,7 @@ class Tab(DemoTab):
         container = QWidget()
         cl = QVBoxLayout(container)
         cl.setContentsMargins(0, 0, 0, 0)
-        cl.addLayout(bar)
+        cl.addWidget(bar)
         cl.addWidget(left, 1)
         side = self.side_by_side(container, [(reading, "Reading"), (self.panel, "Training"),
                                              (self.card_view, "Model card")])
@@ -124,6 +101,7 @@ class Tab(DemoTab):
         self.clear_button.clicked.connect(self.canvas.clear)
         self.check_button.clicked.connect(self.new_check)
         self.open_button.clicked.connect(self._open_dialog)
+        self.model_combo.activated.connect(self._on_model_chosen)
         self.recognizer.currentTextChanged.connect(self._on_recognizer)
         self.heuristic_cuts.toggled.connect(self._on_heuristic_cuts)
         self.canvas.drawingChanged.connect(self.read)
@@ -138,10 +116,28 @@ class Tab(DemoTab):
         self.canvas.set_stroke_width(self.width_box.value())
 
         self.submit("load", load_job, lane="background", on_done=self._on_models, on_error=self._on_load_error)
+        self.submit("list", list_job, lane="background", on_done=self._on_model_list)   # (unlisted: the loaded one still shows)
 
     # -- models -----------------------------------------------------------------------------------
+    def _on_model_list(self, names: list) -> None:
+        for name in names:
+            if self.model_combo.findText(name) < 0:
+                self.model_combo.addItem(name)
+        if self.models is not None:
+            self.model_combo.setCurrentText(self.models.card.name)
+
+    def _on_model_chosen(self, index: int) -> None:
+        name = self.model_combo.itemText(index)
+        if self.models is None or name != self.models.card.name:
+            self.info_label.setText(f"loading {name}…")
+            self.submit("load", load_job, name, lane="background", on_done=self._on_models,
+                        on_error=self._on_load_error)
+
     def _on_models(self, models) -> None:
         self.models = models
+        if self.model_combo.findText(models.card.name) < 0:
+            self.model_combo.addItem(models.card.name)
+        self.model_combo.setCurrentText(models.card.name)
         self.card_view.set_card(models.card)
         self.heuristic_cuts.blockSignals(True)      # as the model decodes by default
         self.heuristic_cuts.setChecked(bool(models.gtn.config.alt_heuristic))
@@ -149,8 +145,14 @@ class Tab(DemoTab):
         self._on_recognizer(self.recognizer.currentText())
 
     def _on_load_error(self, message: str) -> None:
-        self.card_view.set_card(None, error=message)
-        self.info_label.setText(f"no recognizer: {message}")
+        if message == "cancelled":
+            return
+        if self.models is None:
+            self.card_view.set_card(None, error=message)
+            self.info_label.setText(f"no recognizer: {message}")
+        else:                                  # a chosen model failed: the one in use stays
+            self.model_combo.setCurrentText(self.models.card.name)
+            self.info_label.setText(f"{message} · still reading with {self.models.card.name}")
 
     def _on_recognizer(self, name: str) -> None:
         if self.models is not None:
@@ -213,17 +215,8 @@ class Tab(DemoTab):
         self._highlight_path(path)
 
     def _on_arc_clicked(self, span: int) -> None:
-        if self.reading is None:
-            return
-        from engine.ocr.checks import CHARSET
-        lp = self.reading.logp[span].exp()
-        best = sorted(range(len(CHARSET) + 1), key=lambda i: -float(lp[i]))[:3]
-        names = [CHARSET[i] if i < len(CHARSET) else "not a character" for i in best]
-        c = self.reading.cands
-        _, k, m = c.segments_of(span)
-        which = f"segmentation {c.origin[span][0] + 1}, " if c.origin else ""
-        self.info_label.setText(f"{which}segments {k}..{m - 1}: " +
-                                ", ".join(f"{n} {float(lp[i]):.1%}" for n, i in zip(names, best)))
+        if self.reading is not None:
+            self.info_label.setText(arc_text(self.reading, span))
 
     def _draw_segmentation(self, path_spans: dict[int, str], pair_boxes: list = ()) -> None:
         if self.reading is None:
@@ -303,8 +296,8 @@ class Tab(DemoTab):
 
     def _allow_recognizer_choice(self, allowed: bool) -> None:
         """Off while training: the training's snapshots are what reads the drawing then."""
-        self.recognizer.setEnabled(allowed)
-        self.heuristic_cuts.setEnabled(allowed)
+        for widget in (self.model_combo, self.recognizer, self.heuristic_cuts):
+            widget.setEnabled(allowed)
 
     def _on_start_changed(self, start: str) -> None:
         """Pre-training's settings apply only when training starts from scratch."""

@@ -10,6 +10,15 @@ import argparse
 import numpy as np
 
 
+# The tab saves its trainings under their own name, so the shipped `amounts` stays one click away.
+TRAINED_NAME = "my-amounts"
+
+
+def list_job() -> list:
+    from engine import cards
+    return [c.name for c in cards.list_models("ocr")]
+
+
 def load_job(name: str = "amounts"):
     from engine.ocr import task
     return task.load(name)
@@ -74,7 +83,7 @@ def train_options(values: dict, init) -> dict:
                "gtn_steps": values["gtn_steps"], "gtn_lr": values["gtn_lr"],
                "alt_heuristic": 1,      # decode like the shipped model: wide components' heuristic cuts too
                "pair_top": None, "pair_pieces": None,   # the loaded model's, when training from it
-               "eval_amounts": 200, "out": None, "name": "amounts", "init": init}
+               "eval_amounts": 200, "out": None, "name": TRAINED_NAME, "init": init}
     if init:                            # every architecture option back to its default (alt_heuristic too)
         options.update(asdict(LeNetConfig()))
     return options

@@ -93,3 +93,15 @@ class ReadingPage(QWidget):
             self.loss_label.setText(f"GTN loss = −log P(“{view.text}” | image) = {view.loss:.3f}   "
                                     f"(P = {np.exp(-view.loss):.1%})")
         self.train_this.setEnabled(view is not None and bool(view.spans))
+
+
+def arc_text(reading, span: int) -> str:
+    """One clicked lattice arc in words: which segments it groups and its three likeliest labels."""
+    from engine.ocr.checks import CHARSET
+    lp = reading.logp[span].exp()
+    best = sorted(range(len(CHARSET) + 1), key=lambda i: -float(lp[i]))[:3]
+    names = [CHARSET[i] if i < len(CHARSET) else "not a character" for i in best]
+    c = reading.cands
+    _, k, m = c.segments_of(span)
+    which = f"segmentation {c.origin[span][0] + 1}, " if c.origin else ""
+    return f"{which}segments {k}..{m - 1}: " + ", ".join(f"{n} {float(lp[i]):.1%}" for n, i in zip(names, best))

@@ -11,8 +11,8 @@ MAX_BYTES = 200 * 1024 * 1024
 
 
 def read_text(path, max_bytes: int = MAX_BYTES, kind: str = "text file") -> str:
-    """The file's text with "\n" line ends (UTF-8, a BOM allowed, or UTF-16 with its BOM: what
-    Windows Notepad saves as "Unicode"), or FileNotFoundError / ValueError saying why not."""
+    """The file's text with "\n" line ends (UTF-8, a BOM allowed, or UTF-16 / UTF-32 with their BOM:
+    what Windows Notepad saves as "Unicode"), or FileNotFoundError / ValueError saying why not."""
     if not str(path).strip():
         raise ValueError(f"no {kind} given (the path is empty)")
     p = Path(path)
@@ -34,11 +34,14 @@ def read_text(path, max_bytes: int = MAX_BYTES, kind: str = "text file") -> str:
         raise ValueError(f"{p.name} is {size / 2**20:.0f} MB; give a {kind} under "
                          f"{max_bytes // 2**20} MB")
     raw = p.read_bytes()
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            return _unix_lines(raw.decode("utf-16"))
-        except UnicodeDecodeError:
-            raise ValueError(f"{p.name} starts like UTF-16 but is not; save it as UTF-8") from None
+    # UTF-32's little-endian BOM starts with UTF-16's, so it is looked for first
+    for encoding, boms in (("utf-32", (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")),
+                           ("utf-16", (b"\xff\xfe", b"\xfe\xff"))):
+        if raw.startswith(boms):
+            try:
+                return _unix_lines(raw.decode(encoding))
+            except UnicodeDecodeError:
+                raise ValueError(f"{p.name} starts like {encoding.upper()} but is not; save it as UTF-8") from None
     if b"\x00" in raw[:65536]:
         raise ValueError(f"{p.name} looks binary, not a {kind}")
     try:
