@@ -38,7 +38,7 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self.engine = engine
         self._handlers: dict[int, tuple] = {}
-        self._last_progress: dict[int, float] = {}
+        self._last_progress: dict[int, tuple] = {}     # ticket -> (time, message) last passed on
         self._lock = threading.RLock()  # re-entrant: a submit may cancel (and call back) an older ticket
         queued = Qt.ConnectionType.QueuedConnection
         self.jobDone.connect(self._on_done, queued)
@@ -61,10 +61,14 @@ class EngineBridge(QObject):
         def progress(event):
             now = time.monotonic()
             tid = ticket_id()
-            last = self._last_progress.get(tid, 0.0)
+            last, said = self._last_progress.get(tid, (0.0, None))
             final = isinstance(event, Progress) and event.total and event.step >= event.total
-            if final or event_carries_checkpoint(event) or now - last >= PROGRESS_INTERVAL_S:
-                self._last_progress[tid] = now
+            # a phase's first event ("evaluating…", step 0, right after the last training step) is
+            # always shown: the phase may run for a minute without another one
+            message = getattr(event, "message", None)
+            new_phase = isinstance(event, Progress) and event.step == 0 and bool(message) and message != said
+            if final or new_phase or event_carries_checkpoint(event) or now - last >= PROGRESS_INTERVAL_S:
+                self._last_progress[tid] = (now, message or said)
                 self.jobProgress.emit(tid, event)
 
         def failed(message):

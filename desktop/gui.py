@@ -94,15 +94,25 @@ def run_gui(argv: list[str]) -> int:
     if binding_problem or note:
         window.statusBar().showMessage(binding_problem or note)
     start_warm_up(window)
+    code = 1
     try:
         if args.self_test:
-            return self_test(app, window)
-        if args.screenshot:
-            return screenshots(app, window, Path(args.screenshot))
-        return app.exec()
+            code = self_test(app, window)
+        elif args.screenshot:
+            code = screenshots(app, window, Path(args.screenshot))
+        else:
+            code = app.exec()
     finally:
         window.close()
-        engine.shutdown(wait=5.0)
+        stopped = engine.shutdown(wait=5.0)
+    if not stopped:
+        # A job still runs torch code that no cancel reaches (e.g. a training's final evaluation):
+        # finalizing the interpreter under it aborts the process. Every model write is atomic
+        # (temp file + rename) and the settings are synced on close, so ending here loses nothing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _wait(app, predicate, timeout: float) -> bool:

@@ -239,6 +239,24 @@ def test_bridge_throttles_progress_but_delivers_the_last_event(qtbot, bridge):
     assert 1 <= len(events) < 2000 and events[-1].step == 2000
 
 
+def test_bridge_shows_the_start_of_a_phase_even_right_after_the_last_step(qtbot, bridge):
+    """A training's last step and its "evaluating…" came within the throttle's 50 ms, so the
+    panel said "step N/N" for the whole evaluation (40 s in translation)."""
+    events, done = [], []
+
+    def train():
+        for i in range(1, 201):
+            yield Progress(i, 200, message=f"item {i}")      # a message that changes every step
+        yield Progress(0, 1, message="evaluating on the held-out text")
+        time.sleep(0.3)                                      # the evaluation, with no event
+        return "ok"
+    bridge.submit(train, lane=BACKGROUND, on_progress=events.append, on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=20000)
+    messages = [e.message for e in events]
+    assert messages.count("evaluating on the held-out text") == 1 and len(events) < 50
+    assert events[[e.message for e in events].index("evaluating on the held-out text") - 1].step == 200
+
+
 def test_bridge_reports_failure_and_cancel(qtbot, bridge):
     errors = []
     bridge.submit(lambda: int("x"), on_error=errors.append)

@@ -65,7 +65,8 @@ def test_writing_reads_and_truth_trains(qtbot, tab):
     assert tab.lattice._states == tab.reading.cands.num_states
     tab.alternatives.setCurrentRow(1)               # highlight an alternative's path
     alt_path = tab.reading.alternatives[0][2]
-    assert tab.lattice.highlighted() == tab._path_spans(alt_path)[0]
+    from desktop.tabs.ocr_drawing import path_labels
+    assert tab.lattice.highlighted() == path_labels(tab.reading, alt_path)[0]
     tab.truth_edit.setText("250")
     qtbot.waitUntil(lambda: tab.truth_view is not None, timeout=20000)
     if tab.truth_view.spans:                        # the segmenter found a path reading "250"
@@ -74,6 +75,8 @@ def test_writing_reads_and_truth_trains(qtbot, tab):
         tab.train_on_this()
         qtbot.waitUntil(lambda: tab.slot.version > version, timeout=20000)
         assert "→" in tab.loss_label.text() or "GTN loss" in tab.loss_label.text()
+        tab.heuristic_cuts.toggle()                 # back to the model's own weights: said, not silent
+        qtbot.waitUntil(lambda: "'Train on this' undone" in tab.info_label.text(), timeout=20000)
     tab.canvas.clear()
     assert tab.info_label.text() == "draw an amount"
 
@@ -183,3 +186,43 @@ def test_clear_leaves_no_gtn_loss_behind(qtbot, tab):
     qtbot.waitUntil(lambda: "GTN loss" in tab.loss_label.text(), timeout=30_000)
     tab.canvas.clear()
     qtbot.waitUntil(lambda: tab.loss_label.text() == "", timeout=10_000)
+
+
+def test_a_training_waits_for_the_chosen_model_and_says_what_reads(qtbot, tab):
+    """Train pressed while a chosen model was loading trained from the previous one; and during a
+    training the disabled settings named a recognizer that was not the one reading."""
+    tab._loading = "my-amounts"                        # as between a choice and its load
+    tab.panel.trainRequested.emit({**tab.panel.values(), "gtn_steps": 1})
+    assert "still loading" in tab.panel.status.text() and "train" not in tab.tickets
+    tab._loading = ""
+    tab.write("70")
+    qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
+    from engine.runtime import Progress
+    tab._on_train_progress(Progress(50, 400, checkpoint=tab.models.gtn))
+    qtbot.waitUntil(lambda: "training's snapshot at step 50" in tab.info_label.text(), timeout=20000)
+    tab._on_train_error("cancelled")
+    qtbot.waitUntil(lambda: "snapshot" not in tab.info_label.text() and tab.reading is not None, timeout=20000)
+
+
+def test_a_chosen_model_loads_while_another_tab_trains(qtbot, tab, seqlab_home):
+    """The load once queued behind the other tab's training on the background lane, for minutes,
+    while the list already named the new model."""
+    import shutil
+    import threading
+    from pathlib import Path
+    folder = seqlab_home / "data" / "models" / "ocr"
+    folder.mkdir(parents=True, exist_ok=True)
+    shipped = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr"
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(shipped / f"amounts{suffix}", folder / f"copy{suffix}")
+    release = threading.Event()
+    busy = tab.bridge.engine.submit(release.wait, 60, lane="background")   # stands in for a training
+    try:
+        assert "waiting for the engine" in tab.waiting_note()      # what a training started now says
+        tab.model_combo.addItem("copy")
+        tab.model_combo.setCurrentText("copy")
+        tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+        qtbot.waitUntil(lambda: tab.models.card.name == "copy", timeout=30_000)
+        assert busy.state in ("queued", "running") and tab.card_view.text().count("copy") >= 1
+    finally:
+        release.set()

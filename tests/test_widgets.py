@@ -29,6 +29,15 @@ def test_heatmap_hover_reports_the_cell(qtbot):
         h.set_matrix(np.zeros(3), [], [])
 
 
+def test_an_empty_heatmap_draws_no_cell(qtbot):
+    """An empty translation once left one cell of the colour map's lowest colour on screen."""
+    h = Heatmap()
+    qtbot.addWidget(h)
+    h.set_matrix(np.ones((2, 2)), ["a", "b"], ["c", "d"])
+    h.set_matrix(np.zeros((0, 0)), [], [])
+    assert h.image.image is None and h.values().size == 0
+
+
 def test_training_panel_collects_settings_and_shows_progress(qtbot):
     panel = TrainingPanel(["sentiment"], [Param("lr", "learning rate", "float", 0.5, 0.0, 5.0),
                                           Param("epochs", "epochs", "int", 5, 1, 100),

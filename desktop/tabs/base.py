@@ -20,7 +20,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from desktop.bridge import EngineBridge
+from desktop.bridge import BACKGROUND, EngineBridge
 from desktop.widgets.capped_label import CappedLabel
 
 
@@ -49,6 +49,14 @@ class DemoTab(QWidget):
         f.setPointSizeF(font.pointSizeF() * 1.2)
         label.setFont(f)
         return label
+
+    def waiting_note(self) -> str:
+        """What a training about to start must say when it will wait: one background lane runs
+        every tab's trainings and loads, one at a time (a training once sat silent for minutes
+        behind another tab's)."""
+        if self.bridge.engine.busy(BACKGROUND):
+            return " · waiting for the engine's current job (another tab's training?) to end first"
+        return ""
 
     def cancel_training(self) -> None:
         """Cancel the training job (submitted with key "train"); the tab's error handler then

@@ -275,7 +275,7 @@ class Tab(DemoTab):
         dense = self.models[self.current][0] if self.current in self.models else self.slot.get()
         self._before_training = (self.current, dense)
         self._allow_model_choice(False)
-        self.training.started(f"training on {data}…")
+        self.training.started(f"training on {data}…" + self.waiting_note())
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_trained, on_error=self._on_train_error)
 

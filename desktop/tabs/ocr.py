@@ -35,8 +35,6 @@ START_PRETRAINED, START_SCRATCH = "pre-trained CNN: GTN only", "scratch: pre-tra
 N_LABELS = 12                    # arcs per span in the recognition graph (0-9 . ,)
 
 
-
-# -- the tab ------------------------------------------------------------------------------------
 class Tab(DemoTab):
     task = "ocr"
     title = "Check OCR"
@@ -49,6 +47,9 @@ class Tab(DemoTab):
         self.truth_view = None
         self._seed = 0
         self._notice = ""                # a failed "Open image…", said with the next reading
+        self._loading = ""               # the model chosen in the list, until it is read
+        self._snapshot_step = None       # while training: the step of the snapshot that reads
+        self._stepped = False            # "Train on this" changed the weights that read
         self._self_test_done: Optional[Callable] = None
 
         bar = Toolbar(GTN, ISOLATED)
@@ -75,7 +76,8 @@ class Tab(DemoTab):
 
         # right: reading, truth + GTN, training, card
         reading = ReadingPage()
-        self.amount_label, self.info_label, self.alternatives = reading.amount_label, reading.info_label, reading.alternatives
+        self.amount_label, self.info_label = reading.amount_label, reading.info_label
+        self.alternatives = reading.alternatives
         self.truth_edit, self.loss_label, self.train_this = reading.truth_edit, reading.loss_label, reading.train_this
         self.reading_page = reading
         self.panel = TrainingPanel(["MNIST digits + generated checks"], [
@@ -116,7 +118,8 @@ class Tab(DemoTab):
         self.canvas.set_stroke_width(self.width_box.value())
 
         self.submit("load", load_job, lane="background", on_done=self._on_models, on_error=self._on_load_error)
-        self.submit("list", list_job, lane="background", on_done=self._on_model_list)   # (unlisted: the loaded one still shows)
+        # (if listing fails, the list still shows the loaded model)
+        self.submit("list", list_job, lane="background", on_done=self._on_model_list)
 
     # -- models -----------------------------------------------------------------------------------
     def _on_model_list(self, names: list) -> None:
@@ -129,12 +132,13 @@ class Tab(DemoTab):
     def _on_model_chosen(self, index: int) -> None:
         name = self.model_combo.itemText(index)
         if self.models is None or name != self.models.card.name:
+            self._loading = name
             self.info_label.setText(f"loading {name}…")
-            self.submit("load", load_job, name, lane="background", on_done=self._on_models,
-                        on_error=self._on_load_error)
+            # (the interactive lane: another tab's training holds the background one for minutes)
+            self.submit("choose", load_job, name, on_done=self._on_models, on_error=self._on_load_error)
 
     def _on_models(self, models) -> None:
-        self.models = models
+        self.models, self._loading = models, ""
         if self.model_combo.findText(models.card.name) < 0:
             self.model_combo.addItem(models.card.name)
         self.model_combo.setCurrentText(models.card.name)
@@ -147,6 +151,7 @@ class Tab(DemoTab):
     def _on_load_error(self, message: str) -> None:
         if message == "cancelled":
             return
+        self._loading = ""
         if self.models is None:
             self.card_view.set_card(None, error=message)
             self.info_label.setText(f"no recognizer: {message}")
@@ -156,6 +161,9 @@ class Tab(DemoTab):
 
     def _on_recognizer(self, name: str) -> None:
         if self.models is not None:
+            if self._stepped:                  # say so: the reading (and its loss) changes back
+                self._notice = f"'Train on this' undone: {self.models.card.name}'s own weights read again"
+                self._stepped = False
             model = self.models.gtn if name == GTN else self.models.isolated
             self.slot.publish(model.with_heuristic_cuts(self.heuristic_cuts.isChecked()))
             self.read()
@@ -189,6 +197,8 @@ class Tab(DemoTab):
         reading, view = result
         self.reading = reading
         self.reading_page.show_reading(reading)
+        if self._snapshot_step is not None:     # the settings above wait for the training's end
+            self._notice = f"read by the training's snapshot at step {self._snapshot_step}"
         if self._notice:
             self.info_label.setText(f"{self._notice} · {self.info_label.text()}")
             self._notice = ""
@@ -200,11 +210,8 @@ class Tab(DemoTab):
         self._highlight_path(reading.path)
         self._show_truth(view)
 
-    def _path_spans(self, path) -> tuple[dict, list]:
-        return path_labels(self.reading, path)
-
     def _highlight_path(self, path) -> None:
-        spans, pairs = self._path_spans(path)
+        spans, pairs = path_labels(self.reading, path)
         self.lattice.set_highlight(spans, {j: t for j, _, t in pairs})
         self._draw_segmentation(spans, [(box, t) for _, box, t in pairs])
 
@@ -272,23 +279,26 @@ class Tab(DemoTab):
     def _on_trained_step(self, result) -> None:
         model, before, after = result
         self.slot.publish(model)
+        self._stepped = True
         self.panel.log(f"one GTN step on this image: loss {before:.3f} → {after:.3f}")
         self.loss_label.setText(f"one GTN step: loss {before:.3f} → {after:.3f}")
         self.read()
 
     # -- training ---------------------------------------------------------------------------------
     def _on_train_requested(self, values: dict) -> None:
-        if values.get("own_file"):
-            self.panel.finished("this demo trains on MNIST digits and generated checks only", ok=False)
+        refusal = ("this demo trains on MNIST digits and generated checks only" if values.get("own_file") else
+                   f"{self._loading} is still loading: train once it reads" if self._loading else "")
+        if refusal:
+            self.panel.finished(refusal, ok=False)
             return
         if values["start"] == START_PRETRAINED:
             # GTN training alone, from the current model's pre-trained CNN and cut finders: minutes,
             # and the point of the lecture (isolated-trained → GTN-trained)
             init = self.models.card.name if self.models is not None else "amounts"
-            self.panel.started(f"GTN training from {init}'s pre-trained CNN")
+            self.panel.started(f"GTN training from {init}'s pre-trained CNN" + self.waiting_note())
         else:
             init = None
-            self.panel.started("pre-training on digits and labelled spans, then GTN training")
+            self.panel.started("pre-training on digits and labelled spans, then GTN training" + self.waiting_note())
         options = train_options(values, init)
         self._allow_recognizer_choice(False)
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
@@ -308,17 +318,20 @@ class Tab(DemoTab):
         self.panel.on_progress(event)
         if event.checkpoint is not None:
             self.slot.publish(event.checkpoint)
+            self._snapshot_step = event.step
             self.read()
 
     def _on_train_done(self, card) -> None:
         self._allow_recognizer_choice(True)
-        self.panel.finished(f"saved {card.name}: " + ", ".join(f"{k} {v}" for k, v in card.metrics.items()
-                                                               if not isinstance(v, dict)))  # the figures, not the breakdowns
+        self._snapshot_step = None
+        figures = ", ".join(f"{k} {v}" for k, v in card.metrics.items() if not isinstance(v, dict))  # no breakdowns
+        self.panel.finished(f"saved {card.name}: {figures}")
         self.submit("load", load_job, card.name, lane="background", on_done=self._on_models,
                     on_error=self._on_load_error)
 
     def _on_train_error(self, message: str) -> None:
         self._allow_recognizer_choice(True)
+        self._snapshot_step = None
         self.panel.finished(self.training_failed_text(message), ok=False)
         if self.models is not None:
             self._on_recognizer(self.recognizer.currentText())
@@ -366,18 +379,14 @@ class Tab(DemoTab):
         self._self_test_done = done
         self.write("250")
         self.submit("selftest", self_test_job, self.canvas.image(), lane="background",
-                    on_done=self._on_self_test, on_error=self._on_self_test_error)
+                    on_done=self._on_self_test, on_error=self._on_self_test)
 
     def _on_self_test(self, result) -> None:
-        reading, _ = result
-        if self._self_test_done:
-            self._self_test_done(True, f"read {reading.amount!r} in {reading.ms:.0f} ms")
-            self._self_test_done = None
-
-    def _on_self_test_error(self, message: str) -> None:
-        if self._self_test_done:
-            self._self_test_done(False, message)
-            self._self_test_done = None
+        """(reading, truth view), or the job's error message."""
+        done, self._self_test_done = self._self_test_done, None
+        if done is not None:
+            ok = not isinstance(result, str)
+            done(ok, f"read {result[0].amount!r} in {result[0].ms:.0f} ms" if ok else result)
 
     def figure_widget(self) -> QWidget:
         return self.figure

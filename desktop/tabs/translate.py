@@ -314,7 +314,7 @@ class Tab(DemoTab):
             what = f"the Bible, {pair}"
         self._before_training = (self.current, self.slot.get())
         self.model_combo.setEnabled(False)        # the training's snapshots are what is live now
-        self.training.started(f"training {options['name']} on {what}…")
+        self.training.started(f"training {options['name']} on {what}…" + self.waiting_note())
         self.submit("train", train_job, options, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_trained, on_error=self._on_train_error)
 

@@ -297,7 +297,7 @@ class Tab(DemoTab):
     def _on_train(self, values: dict) -> None:
         self._training_kind = values["arch"]
         self.panel.started(f"training {LABELS[values['arch']]} on "
-                           f"{values.get('own_file') or values['dataset']}…")
+                           f"{values.get('own_file') or values['dataset']}…" + self.waiting_note())
         self.submit("train", train_job, values, lane="background", on_progress=self._on_train_progress,
                     on_done=self._on_trained, on_error=self._on_train_error)
 

@@ -51,7 +51,10 @@ class Heatmap(QWidget):
         self._values = values
         self._rows = [str(r) for r in row_labels]
         self._cols = [str(c) for c in col_labels]
-        self.image.setImage(values if values.size else np.zeros((1, 1)), autoLevels=False)
+        if values.size:
+            self.image.setImage(values, autoLevels=False)
+        else:                       # nothing to show: an empty plot, not one cell of the lowest colour
+            self.image.clear()
         if levels is None:
             lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
             levels = (lo, hi if hi > lo else lo + 1e-9)
@@ -59,9 +62,10 @@ class Heatmap(QWidget):
         self.plot.setTitle(title)
         self._label_axes()
         # Ticks sit at integer positions: shift the image so cell (r, c) is centred on (c, r).
-        self.image.setRect(-0.5, -0.5, max(values.shape[1], 1), max(values.shape[0], 1))
-        self.plot.setXRange(-0.5, values.shape[1] - 0.5, padding=0)
-        self.plot.setYRange(-0.5, values.shape[0] - 0.5, padding=0)
+        if values.size:
+            self.image.setRect(-0.5, -0.5, values.shape[1], values.shape[0])
+        self.plot.setXRange(-0.5, max(values.shape[1], 1) - 0.5, padding=0)
+        self.plot.setYRange(-0.5, max(values.shape[0], 1) - 0.5, padding=0)
         self.readout.setText(" ")
 
     def values(self) -> np.ndarray:

@@ -187,9 +187,10 @@ class TrainingPanel(QWidget):
             parts.append(f"{k} {v:.4g}")
             if isinstance(v, float):         # a measure (ppl, accuracy, BLEU), not a counter (epoch)
                 self.plot.add_point(k, event.step, v, right=True)
-        self.status.setText(" · ".join(parts))
-        if event.message:
+        if event.message:                    # the phase ("evaluating on …") says why the bar waits
+            parts.append(event.message)
             self.log(event.message)
+        self.status.setText(" · ".join(parts))
 
     def finished(self, message: str, ok: bool = True) -> None:
         self.train_button.setEnabled(True)
