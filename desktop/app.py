@@ -11,8 +11,12 @@ def main(argv=None) -> int:
     if argv and argv[0] in CLI_COMMANDS:
         from engine.cli import main as cli_main
         return cli_main(argv)
-    from desktop.gui import run_gui
-    return run_gui(argv)
+    try:
+        from desktop.gui import run_gui
+        return run_gui(argv)
+    except KeyboardInterrupt:            # Ctrl-C before the window's own handler is in place
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ on_error=...)`` with plain methods of their own. The engine calls back on its wo
 bridge only emits a signal carrying the ticket id, and its ``@Slot`` methods (living on the GUI
 thread, connected with a queued connection) look up and call the tab's callables. No lambda is
 ever connected across threads (that deadlocked here), and no tab callable ever runs off the GUI
-thread. Progress events are throttled to at most one every 50 ms per ticket (the last one always
-arrives).
+thread. Progress events are throttled to at most one every 50 ms per ticket (the last one, a
+checkpoint and the first event of a phase always arrive).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
-from engine.runtime import BACKGROUND, INTERACTIVE, Engine, Progress, Ticket
+from engine.runtime import BACKGROUND, INTERACTIVE, Engine, Progress, Ticket, starts_phase
 
 PROGRESS_INTERVAL_S = 0.05
 
@@ -63,12 +63,9 @@ class EngineBridge(QObject):
             tid = ticket_id()
             last, said = self._last_progress.get(tid, (0.0, None))
             final = isinstance(event, Progress) and event.total and event.step >= event.total
-            # a phase's first event ("evaluating…", step 0, right after the last training step) is
-            # always shown: the phase may run for a minute without another one
-            message = getattr(event, "message", None)
-            new_phase = isinstance(event, Progress) and event.step == 0 and bool(message) and message != said
-            if final or new_phase or event_carries_checkpoint(event) or now - last >= PROGRESS_INTERVAL_S:
-                self._last_progress[tid] = (now, message or said)
+            if final or starts_phase(event, said) or event_carries_checkpoint(event) \
+                    or now - last >= PROGRESS_INTERVAL_S:
+                self._last_progress[tid] = (now, getattr(event, "message", None) or said)
                 self.jobProgress.emit(tid, event)
 
         def failed(message):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -95,6 +97,8 @@ def run_gui(argv: list[str]) -> int:
         window.statusBar().showMessage(binding_problem or note)
     start_warm_up(window)
     code = 1
+    if threading.current_thread() is threading.main_thread():
+        _quit_on_ctrl_c(app)
     try:
         if args.self_test:
             code = self_test(app, window)
@@ -102,9 +106,14 @@ def run_gui(argv: list[str]) -> int:
             code = screenshots(app, window, Path(args.screenshot))
         else:
             code = app.exec()
+    except _Interrupted:
+        pass
     finally:
         window.close()
         stopped = engine.shutdown(wait=5.0)
+    if _CTRL_C.is_set():
+        print("interrupted", file=sys.stderr)
+        code = 130
     if not stopped:
         # A job still runs torch code that no cancel reaches (e.g. a training's final evaluation):
         # finalizing the interpreter under it aborts the process. Every model write is atomic
@@ -115,9 +124,36 @@ def run_gui(argv: list[str]) -> int:
     return code
 
 
+_CTRL_C = threading.Event()
+
+
+class _Interrupted(Exception):
+    """Ctrl-C in the terminal, seen by a waiting loop (--self-test, --screenshot)."""
+
+
+def _quit_on_ctrl_c(app) -> None:
+    """Ctrl-C quits like closing the window, with one line and exit 130. Python's own handler
+    raised KeyboardInterrupt inside whichever Qt slot ran next: a traceback, and the app went on."""
+    from PySide6.QtCore import QTimer
+
+    def on_sigint(_signum, _frame):
+        _CTRL_C.set()
+        app.quit()
+    signal.signal(signal.SIGINT, on_sigint)
+    app._ctrl_c_timer = QTimer(app)               # Python sees a signal only when it runs: tick
+    app._ctrl_c_timer.timeout.connect(_do_nothing)
+    app._ctrl_c_timer.start(200)
+
+
+def _do_nothing() -> None:
+    pass
+
+
 def _wait(app, predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if _CTRL_C.is_set():
+            raise _Interrupted
         app.processEvents()
         if predicate():
             return True

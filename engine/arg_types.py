@@ -23,6 +23,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def vocabulary_size(text: str) -> int:
+    """<unk> and at least one word: a vocabulary of 1 makes every word <unk> (perplexity 1.0)."""
+    value = _number(int, text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (<unk> and one word), got {value}")
+    return value
+
+
 def count(text: str) -> int:
     """0 or more (0 usually means "all" or "none")."""
     value = _number(int, text)

@@ -11,6 +11,7 @@ directory and shadow a shipped model of the same name.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -110,14 +111,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target."""
+@contextlib.contextmanager
+def atomic_file(path: Path, text: bool = False):
+    """A file to write in place of `path`: a temp file in the same folder, fsynced and renamed
+    over the target at the end; on any error (Ctrl-C included) the target is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)             # mkstemp makes 0600; models are shared read-only files
@@ -130,26 +133,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_file(path) as f:
+        f.write(data)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def check_folder(directory) -> Path:
+def check_folder(directory, what: str = "the model") -> Path:
     """The folder a training will save in; a ValueError now, before the training, if it cannot
-    hold the model (it was found out only when saving, after the work). Checked by writing a
+    hold `what` (it was found out only when saving, after the work). Checked by writing a
     file there; folders it had to create for that are removed again (saving creates them)."""
     from engine.data.userfile import short_path
     d = Path(directory)
     made = []
     try:
         if d.exists() and not d.is_dir():
-            raise ValueError(f"cannot save the model in {short_path(d)}: it is a file, not a folder")
+            raise ValueError(f"cannot save {what} in {short_path(d)}: it is a file, not a folder")
         made = [p for p in [d, *d.parents] if not p.exists()]     # removed again: a refused run leaves nothing
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=d, prefix=".write-test-"):
             pass
     except OSError as exc:
-        raise ValueError(f"cannot save the model in {short_path(d)}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot save {what} in {short_path(d)}: {exc.strerror or exc}") from None
     finally:
         for folder in made:                  # deepest first
             try:
@@ -190,6 +198,8 @@ def read_card(path: Path) -> ModelCard:
         raise ModelLoadError(f"{path.name}: {exc}") from None
     except FileNotFoundError:
         raise ModelLoadError(f"no model card at {path}") from None
+    except OSError as exc:                       # e.g. a folder named like a card
+        raise ModelLoadError(f"cannot read the model card {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
         raise ModelLoadError(f"model card {path.name} is not valid JSON ({exc.__class__.__name__})") from None
 
@@ -207,15 +217,29 @@ def load_model(path: Path, device: str = "cpu") -> tuple[dict, ModelCard]:
         raise ModelLoadError(f"weights file {weights} is missing") from None
     digest = hashlib.sha256(blob).hexdigest()
     if card.sha256 and digest != card.sha256:
-        raise ModelLoadError(f"{weights.name} does not match its card (sha256 differs): "
-                             "the file is corrupt or was replaced; retrain or reinstall it")
+        raise ModelLoadError(f"{_shown(weights)} does not match its card (sha256 differs): "
+                             f"the file is corrupt or was replaced; {_fix_for(weights, card)}")
     try:
         tensors = load(blob)
     except (SafetensorError, Exception) as exc:  # noqa: BLE001 - any parse failure is 'corrupt'
-        raise ModelLoadError(f"{weights.name} is not a readable safetensors file ({exc})") from None
+        raise ModelLoadError(f"{_shown(weights)} is not a readable safetensors file ({exc}); "
+                             f"{_fix_for(weights, card)}") from None
     if device != "cpu":
         tensors = {k: v.to(device) for k, v in tensors.items()}
     return tensors, card
+
+
+def _shown(path: Path) -> str:
+    from engine.data.userfile import short_path
+    return short_path(path, limit=120)
+
+
+def _fix_for(weights: Path, card: ModelCard) -> str:
+    """A damaged user copy that hides a shipped model of the same name: the way back is to delete it."""
+    shipped = paths.assets() / "models" / card.task / weights.name
+    if shipped.is_file() and shipped.resolve() != weights.resolve():
+        return "delete it (and its .json card) to use the shipped model again, or train it again"
+    return "retrain or reinstall it"
 
 
 def model_dirs(task: str) -> list[Path]:
@@ -229,16 +253,19 @@ def find_model(task: str, name: str) -> Path:
     if os.sep in name or "/" in name or name.endswith((".safetensors", ".json")):
         path = Path(name).expanduser()
         if path.is_dir():
-            raise ModelLoadError(f"{name} is a folder: give the path of a model's .safetensors file in it")
+            raise ModelLoadError(f"{_shown(path)} is a folder: give the path of a model's .safetensors file in it")
         path = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
         if not path.with_suffix(".safetensors").is_file():
-            raise ModelLoadError(f"no model file at {path.with_suffix('.safetensors')}")
+            raise ModelLoadError(f"no model file at {_shown(path.with_suffix('.safetensors'))}")
         card = read_card(path)
         if card.task != task:
-            raise ModelLoadError(f"{path.name} is a model for {card.task}, not for {task}")
+            raise ModelLoadError(f"{_shown(Path(path.name))} is a model for {card.task}, not for {task}")
         return path
     for d in model_dirs(task):
-        if (d / f"{name}.safetensors").exists():
+        if (d / f"{name}.safetensors").is_file():
+            card = read_card(d / name)
+            if card.task != task:                # a file copied into another task's folder
+                raise ModelLoadError(f"{d / name}.safetensors is a model for {card.task}, not for {task}")
             return d / name
     if any((d / f"{name}.json").exists() for d in model_dirs(task)):
         raise ModelLoadError(f"the {task} model {name!r} has a card but no weights "

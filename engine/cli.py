@@ -67,7 +67,9 @@ def task_parser(command: str, task) -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     if command in ("eval", "predict", "bench"):
-        p.add_argument("--model", default=task.default_model, help="model name (default %(default)s)")
+        p.add_argument("--model", default=task.default_model,
+                       help="a model's name, or the path of its .safetensors file" +
+                            (" (default %(default)s)" if task.default_model else ""))
     if command == "train":
         p.add_argument("--out", default=None, type=arg_types.path,
                        help="folder for weights + card (default: your models folder; "
@@ -113,7 +115,10 @@ def _dispatch(argv: list[str]) -> int:
             return 0
         if len(argv) < 2 or argv[1].startswith("-"):
             raise UsageError(f"seqlab {argv[0]}: which task? one of {', '.join(tasks.TASK_NAMES)}")
-        task = tasks.load(argv[1])
+        try:
+            task = tasks.load(argv[1])
+        except ValueError as exc:                # an unknown task is a usage error (exit 2)
+            raise UsageError(f"seqlab {argv[0]}: {exc}") from None
         args = task_parser(argv[0], task).parse_args(argv[2:])
         from engine import device
         device.apply_thread_setting()
@@ -164,7 +169,7 @@ def cmd_data(args) -> int:
                 state = "fetched" if r["fetched"] else "not fetched"
                 print(f"{r['name']:16s} {state:12s} {r['package']:36s} {r['description']}")
         return 0
-    names = args.names or list(sources.SOURCES)
+    names = list(dict.fromkeys(args.names)) or list(sources.SOURCES)    # (a name given twice: once)
     for name in names:
         sources.get(name)                      # unknown name: fail before downloading anything
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
@@ -177,20 +182,21 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(task, args) -> int:
-    from engine.runtime import Progress
+    from engine.runtime import Progress, starts_phase
     if getattr(args, "name", None):            # a bad name must fail now, not after the training
         try:
             cards.check_name(args.name)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     gen = task.train(args)
-    last, card = 0.0, None
+    last, said, card = 0.0, None, None
     try:
         while True:
             event = next(gen)
             now = time.monotonic()
-            if isinstance(event, Progress) and (now - last > 0.5 or event.step >= event.total):
-                last = now
+            if isinstance(event, Progress) and (now - last > 0.5 or event.step >= event.total
+                                                or starts_phase(event, said)):
+                last, said = now, event.message or said
                 print(_progress_line(event), file=sys.stderr, flush=True)
     except StopIteration as stop:
         card = stop.value
@@ -232,6 +238,8 @@ def cmd_predict(task, args) -> int:
         if hasattr(sys.stdin, "reconfigure"):    # bytes that are not UTF-8 reach the task's check
             sys.stdin.reconfigure(errors="surrogateescape")
         inputs = [line.rstrip("\r\n") for line in sys.stdin]     # (Windows line ends too)
+        if not inputs:
+            raise UsageError(f"seqlab predict {task.name}: stdin was empty: give one input per line")
     if not inputs:
         raise UsageError(f"seqlab predict {task.name}: give at least one input (or '-' for stdin)")
     failed = 0

@@ -58,6 +58,14 @@ class Progress:
         return self.step / self.total if self.total else 0.0
 
 
+def starts_phase(event, last_message: str | None) -> bool:
+    """Whether a throttled progress display must show `event` anyway: the first event of a new
+    phase ("evaluating…", step 0) may come right after the last training step, and the phase may
+    then run for a minute with no other event (the GUI panel and the CLI both once hid it)."""
+    return (isinstance(event, Progress) and event.step == 0 and bool(event.message)
+            and event.message != last_message)
+
+
 def readable(exc: BaseException) -> str:
     """One line a user can read: the exception's own message, or its type when it has none."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""

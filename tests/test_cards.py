@@ -124,3 +124,66 @@ def test_file_stems_become_valid_names():
     assert cards.name_from("...") == "custom" and cards.name_from("") == "custom"
     for stem in ["my file (1)", "critiques_été.v2", "a" * 300, "-.-x"]:
         assert cards.check_name(cards.name_from(stem))
+
+
+def test_an_interrupted_atomic_file_leaves_the_old_file_whole(tmp_path):
+    """The ARPA file was written in place: a Ctrl-C cut a 16 MB file to 1 MB."""
+    target = tmp_path / "lm.arpa"
+    target.write_text("the old model\n")
+    with pytest.raises(KeyboardInterrupt):
+        with cards.atomic_file(target, text=True) as f:
+            f.write("half of a new one")
+            raise KeyboardInterrupt
+    assert target.read_text() == "the old model\n" and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_unwritable_output_folders_are_refused_before_the_work(tmp_path, monkeypatch):
+    """--arpa and eval ocr --errors into a read-only folder failed only after minutes of work.
+    (Root may write anywhere, so the read-only folder is simulated.)"""
+    import errno
+    import tempfile
+
+    from engine.ocr.error_sheet import check_path
+    from engine.typeahead.task import check_arpa_path
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", read_only)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("some words\n")
+    with pytest.raises(ValueError, match="cannot save the ARPA file lm.arpa in .*Read-only file system"):
+        check_arpa_path(str(tmp_path / "lm.arpa"), str(corpus))
+    with pytest.raises(ValueError, match="cannot save the error sheet in .*Read-only file system"):
+        check_path(str(tmp_path / "errors.png"))
+
+
+def test_a_folder_named_like_a_card_and_a_model_in_the_wrong_task_folder(seqlab_home):
+    """A folder `x.json` made `seqlab info` fail as a whole; a classify model copied into the
+    typeahead folder failed deep in the loader with a KeyError."""
+    import shutil
+    from engine import paths
+    classify_dir, typeahead_dir = paths.user_models() / "classify", paths.user_models() / "typeahead"
+    cards.save_model(classify_dir, {"w": torch.ones(1)}, _card("mine"))
+    (classify_dir / "odd.json").mkdir()
+    (classify_dir / "odd.safetensors").write_bytes(b"x")
+    assert "mine" in [c.name for c in cards.list_models("classify")]
+    typeahead_dir.mkdir(parents=True)
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(classify_dir / f"mine{suffix}", typeahead_dir / f"intruder{suffix}")
+    with pytest.raises(ModelLoadError, match="intruder.safetensors is a model for classify, not for typeahead"):
+        cards.find_model("typeahead", "intruder")
+
+
+def test_a_damaged_user_copy_of_a_shipped_model_says_where_it_is_and_how_back(seqlab_home):
+    import shutil
+    from engine import paths
+    shipped = paths.assets() / "models" / "classify" / "sentiment"
+    if not shipped.with_suffix(".safetensors").is_file():
+        pytest.skip("the shipped sentiment model is missing")
+    mine = paths.user_models() / "classify"
+    mine.mkdir(parents=True)
+    shutil.copy(shipped.with_suffix(".json"), mine / "sentiment.json")
+    (mine / "sentiment.safetensors").write_bytes(shipped.with_suffix(".safetensors").read_bytes()[:1000])
+    with pytest.raises(ModelLoadError) as caught:
+        cards.load_model(cards.find_model("classify", "sentiment"))
+    assert str(mine) in str(caught.value) and "to use the shipped model again" in str(caught.value)

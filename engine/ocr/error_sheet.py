@@ -50,6 +50,7 @@ def check_path(path: str) -> Path:
         raise ValueError(f"--errors: no such folder {str(target.parent)!r}")
     if target.is_dir():                  # (found only when writing, after the whole evaluation)
         raise ValueError(f"--errors {path} is a folder: give a file name ending in .png")
+    cards.check_folder(target.parent, what="the error sheet")        # e.g. a read-only folder
     return target
 
 

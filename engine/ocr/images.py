@@ -25,6 +25,8 @@ except AttributeError:               # pragma: no cover - older opencv
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Gray uint8 image of a PNG/JPEG file (dark ink on light paper), shrunk to ≤ 4 MP."""
+    if not str(path).strip():            # (Path("") is ".", which read as "a folder")
+        raise FileNotFoundError("no image path given (an empty line?)")
     p = Path(path)
     try:
         found = p.is_file()

@@ -81,8 +81,11 @@ class TranslateTask:
                     extra = {"choices": ["bahdanau", "luong-dot", "luong-general"]}
                 if field == "direction":
                     extra = {"choices": ["to-en", "from-en"]}
+                default = getattr(TrainConfig(), field)
+                shown = {"name": "the pair, + the attention when not bahdanau; my-FILE for --own-file",
+                         "own_file": "none: the built-in pair"}.get(field, default)
                 parser.add_argument(flag, dest=field, type=typ, default=None,
-                                    help=f"(default {getattr(TrainConfig(), field)})", **extra)
+                                    help=f"(default: {shown})", **extra)
             parser.add_argument("--no-test-bleu", action="store_true",
                                 help="skip BLEU on the test split at the end")
             parser.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's choice)")

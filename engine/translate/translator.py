@@ -46,9 +46,10 @@ class Translator:
             cfg = Seq2SeqConfig(**card.config)
             src_tok = bpe.from_json(card.extra["src_tokenizer"])
             tgt_tok = bpe.from_json(card.extra["tgt_tokenizer"])
+            model = Seq2Seq(cfg)                     # (a hand-edited config fails here: "192", "bogus")
         except (TypeError, KeyError, Exception) as exc:  # noqa: BLE001 - any bad card is one message
-            raise cards.ModelLoadError(f"translate model card {card.name!r} is incomplete ({exc})") from None
-        model = Seq2Seq(cfg)
+            raise cards.ModelLoadError(f"translate model card {card.name!r} is incomplete "
+                                       f"({type(exc).__name__}: {str(exc)[:160]})") from None
         state = {k: v.float() for k, v in tensors.items()}
         try:
             missing, unexpected = model.load_state_dict(state, strict=False)

@@ -177,6 +177,8 @@ def load_path(path: Path) -> Predictor:
     try:
         vocab = V.Vocab(card.extra["itos"])
         kind = KINDS[card.arch]
+        if len(vocab) != card.config.get("vocab_size"):       # (a hand-edited card: wrong words later)
+            raise ValueError(f"the card lists {len(vocab):,} words, its config {card.config.get('vocab_size')}")
         if kind == "kn":
             cfg = KNConfig(**card.config)
             return KNPredictor(KneserNey.from_tensors(tensors, cfg), vocab, card)

@@ -26,6 +26,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from engine import cards
+
 
 @dataclasses.dataclass
 class KNConfig:
@@ -184,8 +186,10 @@ class KneserNey:
     def from_tensors(cls, tensors: dict, config: KNConfig) -> "KneserNey":
         p1 = tensors["p1"].double().numpy()
         p1 = p1 / p1.sum()           # float32 storage: renormalize so the unigram sums to 1
+        if len(p1) != config.vocab_size:
+            raise ValueError(f"{len(p1):,} unigram probabilities for a vocabulary of {config.vocab_size:,}")
         tables = {n: (tensors[f"ngrams{n}"].numpy().astype(np.int32), tensors[f"a{n}"].double().numpy())
-                  for n in range(2, config.order + 1) if f"ngrams{n}" in tensors}
+                  for n in range(2, config.order + 1)}      # (a KeyError when the order has no table)
         return cls(config, p1, tables)
 
     # -- ARPA export --------------------------------------------------------------------------
@@ -196,7 +200,7 @@ class KneserNey:
         interpolated p(w|h) and whose back-off weight is gamma(h). <s> and </s> are added with
         log10 p = -99, as KenLM expects them in the vocabulary."""
         lg = lambda x: math.log10(x) if x > 0 else -99.0  # noqa: E731
-        with open(path, "w", encoding="utf-8") as f:
+        with cards.atomic_file(path, text=True) as f:   # a Ctrl-C leaves the old file whole
             f.write("\\data\\\n")
             f.write(f"ngram 1={len(self.p1) + 2}\n")
             for n, (grams, _) in sorted(self.tables.items()):

@@ -17,7 +17,7 @@ from typing import Iterator
 
 from engine import bench as benchmod
 from engine import cards, paths
-from engine.arg_types import count, fraction, path, positive_float, positive_int
+from engine.arg_types import count, fraction, path, positive_float, positive_int, vocabulary_size
 from engine.runtime import Progress
 from engine.text_input import not_text
 from engine.typeahead import data as D
@@ -46,7 +46,7 @@ class TypeaheadTask:
             parser.add_argument("--corpus", default="sotu", type=path, help="sotu, moby-dick or a path to a UTF-8 .txt")
             parser.add_argument("--name", default=None,
                                 help="model name (default: the arch, or ARCH-my-FILE for your own file)")
-            parser.add_argument("--vocab-size", type=positive_int, default=16000, help="words incl. <unk>")
+            parser.add_argument("--vocab-size", type=vocabulary_size, default=16000, help="words incl. <unk>")
             parser.add_argument("--min-count", type=positive_int, default=3, help="rarer words become <unk>")
             parser.add_argument("--order", type=positive_int, default=5, help="n-gram order (kn)")
             parser.add_argument("--prune", type=positive_int, default=2,
@@ -62,11 +62,15 @@ class TypeaheadTask:
             parser.add_argument("--n-layer", type=positive_int, default=None, help="lstm: 1, gcnn: 6 blocks")
             parser.add_argument("--kernel", type=positive_int, default=4, help="gcnn convolution width")
             parser.add_argument("--eval-tokens", type=count, default=0,
-                                help="score at most this many held-out words (0 = all)")
+                                help="stop scoring held-out words once this many are scored (in whole "
+                                     "256-word windows, so a few more; 0 = all)")
             parser.add_argument("--seed", type=int, default=1337)
         if command in ("eval", "bench"):
             # --model M compares one model; --models several; neither: the three shipped ones
             parser.set_defaults(model=None)
+            for action in parser._actions:       # its help: the default is no longer one model
+                if action.dest == "model":
+                    action.help = "one model: a name, or the path of its .safetensors file"
             parser.add_argument("--models", default=None,
                                 help="comma-separated model names (default: --model, or kn,lstm,gcnn)")
         if command == "eval":
@@ -125,6 +129,7 @@ def check_arpa_path(path: str, corpus: str) -> None:
                                                else f"no folder {p.parent}"))
     if p.exists() and Path(corpus).exists() and p.resolve() == Path(corpus).resolve():
         raise ValueError(f"--arpa {path} is the training text: it would be overwritten")
+    cards.check_folder(p.parent, what=f"the ARPA file {p.name}")    # before the training, not after
 
 
 def check_order(order) -> None:
