@@ -23,6 +23,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def int_between(low: int, high: int):
+    """An argparse type for an integer in [low, high] (--beam 1-10, --order 1-5)."""
+    def parse(text: str) -> int:
+        value = _number(int, text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+    parse.__name__ = f"integer {low}-{high}"          # what argparse names in its messages
+    return parse
+
+
 def vocabulary_size(text: str) -> int:
     """<unk> and at least one word: a vocabulary of 1 makes every word <unk> (perplexity 1.0)."""
     value = _number(int, text)

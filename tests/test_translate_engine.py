@@ -225,7 +225,7 @@ def test_cli_predict_json_and_errors(tiny, capsys):
     assert cli.main(["predict", "translate", "--model", "tiny", "--beam", "2", "--json", "Il re parla.", "Ciao"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
     assert len(lines) == 2 and lines[0]["source_tokens"][:2] == ["Il", "re"]
-    assert cli.main(["predict", "translate", "--model", "tiny", "--beam", "11", "--json", "x"]) == 1
+    assert cli.main(["predict", "translate", "--model", "tiny", "--beam", "11", "--json", "x"]) == 2   # a usage error
     assert "between 1 and 10" in capsys.readouterr().err
     assert cli.main(["predict", "translate", "--model", "nope", "--json", "x"]) == 1
     err = capsys.readouterr().err

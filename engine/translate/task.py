@@ -9,7 +9,7 @@ import time
 
 from engine import bench as benchmark
 from engine import cards, paths
-from engine.arg_types import count, fraction, path, positive_float, positive_int
+from engine.arg_types import count, fraction, int_between, path, positive_float, positive_int
 from engine.runtime import run_to_end
 from engine.translate import data
 from engine.translate.train import TrainConfig, corpus_bleu, train as train_loop
@@ -90,9 +90,9 @@ class TranslateTask:
                                 help="skip BLEU on the test split at the end")
             parser.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's choice)")
         if command in ("predict", "bench"):
-            parser.add_argument("--beam", type=int, default=5, help="beam size 1-10 (default 5)")
+            parser.add_argument("--beam", type=int_between(1, 10), default=5, help="beam size 1-10 (default 5)")
         if command == "eval":
-            parser.add_argument("--beam", type=int, default=None,
+            parser.add_argument("--beam", type=int_between(1, 10), default=None,
                                 help="beam size 1-10 (default: 1 and 5, the card's two figures)")
         if command == "predict":
             parser.add_argument("--nbest", type=positive_int, default=5, help="n-best list length")

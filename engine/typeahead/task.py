@@ -17,7 +17,7 @@ from typing import Iterator
 
 from engine import bench as benchmod
 from engine import cards, paths
-from engine.arg_types import count, fraction, path, positive_float, positive_int, vocabulary_size
+from engine.arg_types import count, fraction, int_between, path, positive_float, positive_int, vocabulary_size
 from engine.runtime import Progress
 from engine.text_input import not_text
 from engine.typeahead import data as D
@@ -48,7 +48,7 @@ class TypeaheadTask:
                                 help="model name (default: the arch, or ARCH-my-FILE for your own file)")
             parser.add_argument("--vocab-size", type=vocabulary_size, default=16000, help="words incl. <unk>")
             parser.add_argument("--min-count", type=positive_int, default=3, help="rarer words become <unk>")
-            parser.add_argument("--order", type=positive_int, default=5, help="n-gram order (kn)")
+            parser.add_argument("--order", type=int_between(1, 5), default=5, help="n-gram order (kn)")
             parser.add_argument("--prune", type=positive_int, default=2,
                                 help="kn: drop n-grams (order >= 2) seen fewer times (1 = keep all)")
             parser.add_argument("--arpa", default=None, type=path, help="kn: also write the model in ARPA format here")
@@ -76,7 +76,8 @@ class TypeaheadTask:
         if command == "eval":
             parser.add_argument("--max-tokens", type=count, default=0, help="score at most this many words")
         if command == "predict":
-            parser.add_argument("--order", type=positive_int, default=None, help="kn: use only this n-gram order (1-5)")
+            parser.add_argument("--order", type=int_between(1, 5), default=None,
+                                help="kn: use only this n-gram order (1-5)")
             parser.add_argument("--temperature", type=positive_float, default=1.0)
             parser.add_argument("--k", type=positive_int, default=5, help="how many next words")
         if command == "bench":
