@@ -114,6 +114,9 @@ def run_gui(argv: list[str]) -> int:
     if _CTRL_C.is_set():
         print("interrupted", file=sys.stderr)
         code = 130
+    if threading.current_thread() is threading.main_thread():   # as it was, for a second run_gui
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _CTRL_C.clear()
     if not stopped:
         # A job still runs torch code that no cancel reaches (e.g. a training's final evaluation):
         # finalizing the interpreter under it aborts the process. Every model write is atomic

@@ -114,8 +114,14 @@ def sha256_file(path: Path) -> str:
 @contextlib.contextmanager
 def atomic_file(path: Path, text: bool = False):
     """A file to write in place of `path`: a temp file in the same folder, fsynced and renamed
-    over the target at the end; on any error (Ctrl-C included) the target is left as it was."""
-    path = Path(path)
+    over the target at the end; on any error (Ctrl-C included) the target is left as it was.
+    A symlink's target is what gets replaced; a pipe or a device (`--arpa >(gzip > lm.gz)`)
+    cannot be replaced, so it is written as it is."""
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        with open(path, "w" if text else "wb", **({"encoding": "utf-8"} if text else {})) as f:
+            yield f
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -187,13 +193,23 @@ def save_model(directory: Path, tensors: dict, card: ModelCard) -> ModelCard:
     return card
 
 
+def model_file(path, suffix: str) -> Path:
+    """The model's .json or .safetensors file, from a path with or without either suffix.
+    Not Path.with_suffix: a name may hold a dot ("kn-my-notes.v2"), which is not a suffix."""
+    path = Path(path)
+    if path.suffix in (".json", ".safetensors"):
+        path = path.with_suffix("")
+    return path.parent / (path.name + suffix)
+
+
 def read_card(path: Path) -> ModelCard:
     """Read a card (.json, or the .json beside a .safetensors path)."""
-    path = Path(path).with_suffix(".json")
+    path = model_file(path, ".json")
     try:
         card = ModelCard.from_dict(json.loads(path.read_text(encoding="utf-8")))
         # a model is found by its file name: a copy saved under another name is that name
-        return card if card.name == path.stem else dataclasses.replace(card, name=path.stem)
+        stem = path.name[:-len(".json")]
+        return card if card.name == stem else dataclasses.replace(card, name=stem)
     except ModelLoadError as exc:
         raise ModelLoadError(f"{path.name}: {exc}") from None
     except FileNotFoundError:
@@ -209,7 +225,7 @@ def load_model(path: Path, device: str = "cpu") -> tuple[dict, ModelCard]:
     from safetensors import SafetensorError
     from safetensors.torch import load
 
-    weights = Path(path).with_suffix(".safetensors")
+    weights = model_file(path, ".safetensors")
     card = read_card(weights)
     try:
         blob = weights.read_bytes()
@@ -254,9 +270,9 @@ def find_model(task: str, name: str) -> Path:
         path = Path(name).expanduser()
         if path.is_dir():
             raise ModelLoadError(f"{_shown(path)} is a folder: give the path of a model's .safetensors file in it")
-        path = path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
-        if not path.with_suffix(".safetensors").is_file():
-            raise ModelLoadError(f"no model file at {_shown(path.with_suffix('.safetensors'))}")
+        path = model_file(path, "")
+        if not model_file(path, ".safetensors").is_file():
+            raise ModelLoadError(f"no model file at {_shown(model_file(path, '.safetensors'))}")
         card = read_card(path)
         if card.task != task:
             raise ModelLoadError(f"{_shown(Path(path.name))} is a model for {card.task}, not for {task}")
@@ -284,7 +300,7 @@ def list_models(task: Optional[str] = None) -> list[ModelCard]:
         if not root.is_dir():
             continue
         for card_path in sorted(root.glob(f"{task or '*'}/*.json")):
-            if not card_path.with_suffix(".safetensors").is_file():
+            if not model_file(card_path, ".safetensors").is_file():
                 continue
             try:
                 card = read_card(card_path)

@@ -187,3 +187,40 @@ def test_a_damaged_user_copy_of_a_shipped_model_says_where_it_is_and_how_back(se
     with pytest.raises(ModelLoadError) as caught:
         cards.load_model(cards.find_model("classify", "sentiment"))
     assert str(mine) in str(caught.value) and "to use the shipped model again" in str(caught.value)
+
+
+def test_a_name_with_a_dot_is_not_a_suffix(seqlab_home):
+    """`--corpus notes.v2.txt` trains `kn-my-notes.v2`, which loaded `kn-my-notes` (or nothing):
+    Path.with_suffix took ".v2" for a suffix."""
+    from engine import paths
+    user_dir = paths.user_models() / "classify"
+    cards.save_model(user_dir, {"w": torch.ones(1)}, _card("notes.v2"))
+    cards.save_model(user_dir, {"w": torch.zeros(1)}, _card("notes"))
+    tensors, card = cards.load_model(cards.find_model("classify", "notes.v2"))
+    assert card.name == "notes.v2" and float(tensors["w"][0]) == 1.0
+    _, card = cards.load_model(user_dir / "notes.v2.safetensors")       # by path as well
+    assert card.name == "notes.v2"
+    assert {"notes", "notes.v2"} <= {c.name for c in cards.list_models("classify")}
+
+
+def test_an_atomic_file_through_a_symlink_or_into_a_pipe(tmp_path):
+    """`--arpa` to a symlink replaced the link by a file; to a pipe (`>(gzip > lm.gz)`) it failed."""
+    real, link = tmp_path / "real.arpa", tmp_path / "link.arpa"
+    real.write_text("old")
+    link.symlink_to(real)
+    with cards.atomic_file(link, text=True) as f:
+        f.write("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    import os
+    import threading
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    with cards.atomic_file(fifo, text=True) as f:
+        f.write("through the pipe")
+    reader.join(10)
+    assert got == ["through the pipe"]
+    from engine.typeahead.task import check_arpa_path
+    check_arpa_path(str(fifo), str(real))              # a pipe is not refused

@@ -226,3 +226,25 @@ def test_a_chosen_model_loads_while_another_tab_trains(qtbot, tab, seqlab_home):
         assert busy.state in ("queued", "running") and tab.card_view.text().count("copy") >= 1
     finally:
         release.set()
+
+
+def test_choosing_back_the_model_in_use_calls_off_a_pending_choice(qtbot, tab, seqlab_home):
+    import shutil
+    import threading
+    from pathlib import Path
+    folder = seqlab_home / "data" / "models" / "ocr"
+    folder.mkdir(parents=True, exist_ok=True)
+    shipped = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr"
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(shipped / f"amounts{suffix}", folder / f"copy{suffix}")
+    release = threading.Event()
+    tab.bridge.engine.submit(release.wait, 60)            # holds the interactive lane: the load waits
+    tab.model_combo.addItem("copy")
+    for name in ("copy", "amounts"):
+        tab.model_combo.setCurrentText(name)
+        tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+    assert tab._loading == ""
+    release.set()
+    qtbot.waitUntil(lambda: tab.tickets["choose"].finished, timeout=30_000)
+    qtbot.wait(200)
+    assert tab.models.card.name == "amounts" and tab.model_combo.currentText() == "amounts"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from desktop.bridge import EngineBridge
@@ -105,7 +105,7 @@ class Tab(DemoTab):
         self.open_button.clicked.connect(self._open_dialog)
         self.model_combo.activated.connect(self._on_model_chosen)
         self.recognizer.currentTextChanged.connect(self._on_recognizer)
-        self.heuristic_cuts.toggled.connect(self._on_heuristic_cuts)
+        self.heuristic_cuts.toggled.connect(self._on_recognizer)
         self.canvas.drawingChanged.connect(self.read)
         self.alternatives.currentRowChanged.connect(self._on_alternative)
         self.lattice.arcClicked.connect(self._on_arc_clicked)
@@ -131,11 +131,16 @@ class Tab(DemoTab):
 
     def _on_model_chosen(self, index: int) -> None:
         name = self.model_combo.itemText(index)
-        if self.models is None or name != self.models.card.name:
-            self._loading = name
-            self.info_label.setText(f"loading {name}…")
-            # (the interactive lane: another tab's training holds the background one for minutes)
-            self.submit("choose", load_job, name, on_done=self._on_models, on_error=self._on_load_error)
+        if self.models is not None and name == self.models.card.name:
+            if self._loading:                  # back to the model in use: the pending choice is off
+                self.tickets["choose"].cancel()
+                self._loading = ""
+                self.read()
+            return
+        self._loading = name
+        self.info_label.setText(f"loading {name}…")
+        # (the interactive lane: another tab's training holds the background one for minutes)
+        self.submit("choose", load_job, name, on_done=self._on_models, on_error=self._on_load_error)
 
     def _on_models(self, models) -> None:
         self.models, self._loading = models, ""
@@ -143,10 +148,9 @@ class Tab(DemoTab):
             self.model_combo.addItem(models.card.name)
         self.model_combo.setCurrentText(models.card.name)
         self.card_view.set_card(models.card)
-        self.heuristic_cuts.blockSignals(True)      # as the model decodes by default
-        self.heuristic_cuts.setChecked(bool(models.gtn.config.alt_heuristic))
-        self.heuristic_cuts.blockSignals(False)
-        self._on_recognizer(self.recognizer.currentText())
+        with QSignalBlocker(self.heuristic_cuts):   # as the model decodes by default
+            self.heuristic_cuts.setChecked(bool(models.gtn.config.alt_heuristic))
+        self._on_recognizer()
 
     def _on_load_error(self, message: str) -> None:
         if message == "cancelled":
@@ -159,17 +163,15 @@ class Tab(DemoTab):
             self.model_combo.setCurrentText(self.models.card.name)
             self.info_label.setText(f"{message} · still reading with {self.models.card.name}")
 
-    def _on_recognizer(self, name: str) -> None:
+    def _on_recognizer(self, _changed=None) -> None:
+        """Publish the chosen recognizer of the loaded model, with or without heuristic cuts."""
         if self.models is not None:
             if self._stepped:                  # say so: the reading (and its loss) changes back
                 self._notice = f"'Train on this' undone: {self.models.card.name}'s own weights read again"
                 self._stepped = False
-            model = self.models.gtn if name == GTN else self.models.isolated
+            model = self.models.gtn if self.recognizer.currentText() == GTN else self.models.isolated
             self.slot.publish(model.with_heuristic_cuts(self.heuristic_cuts.isChecked()))
             self.read()
-
-    def _on_heuristic_cuts(self, _on: bool) -> None:
-        self._on_recognizer(self.recognizer.currentText())
 
     # -- reading ----------------------------------------------------------------------------------
     def read(self) -> None:
@@ -243,8 +245,7 @@ class Tab(DemoTab):
             self._show_truth(None)
             return
         from engine.ocr.checks import CHARSET
-        bad = [c for c in text if c not in CHARSET]
-        if bad:
+        if any(c not in CHARSET for c in text):
             self.loss_label.setText(f"an amount uses only {CHARSET}")
             self.train_this.setEnabled(False)
             return
@@ -318,7 +319,7 @@ class Tab(DemoTab):
         self.panel.on_progress(event)
         if event.checkpoint is not None:
             self.slot.publish(event.checkpoint)
-            self._snapshot_step = event.step
+            self._snapshot_step, self._stepped = event.step, False     # (its weights replace any step)
             self.read()
 
     def _on_train_done(self, card) -> None:
@@ -334,7 +335,7 @@ class Tab(DemoTab):
         self._snapshot_step = None
         self.panel.finished(self.training_failed_text(message), ok=False)
         if self.models is not None:
-            self._on_recognizer(self.recognizer.currentText())
+            self._on_recognizer()
 
     # -- inputs -----------------------------------------------------------------------------------
     def new_check(self) -> None:

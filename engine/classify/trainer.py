@@ -16,6 +16,7 @@ this process, and is bit-for-bit reproducible for a given seed.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -236,6 +237,7 @@ def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, sto
     # Ctrl-C reaches every process of the terminal's group: the parent stops the workers through
     # `stop` and says so in one line, so a worker must not die printing its own traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()           # ... and a worker whose parent was killed stops by itself
     torch.set_num_threads(1)
     mine = data.subset(torch.arange(slot, data.n, nworkers))       # this worker's slice
     state = {"calls": 0, "mine": 0, "global": 0}
@@ -255,9 +257,10 @@ def _hogwild_worker(model, data, cfg, slot, nworkers, lr_at, done, loss_acc, sto
                       cfg.shared_rows)
     for epoch in range(cfg.epochs):
         order = _epoch_order(len(batches), seed, epoch + 1).tolist()
-        for _ in sgd_epoch(model, batches, order, lambda _: lr_at(state["global"]), counter,
-                           loss_acc[slot], stop):
-            pass
+        for k, _ in enumerate(sgd_epoch(model, batches, order, lambda _: lr_at(state["global"]), counter,
+                                        loss_acc[slot], stop)):
+            if k % 64 == 0 and os.getppid() != parent:
+                return
         if stop[0]:
             return
 

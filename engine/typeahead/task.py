@@ -130,7 +130,9 @@ def check_arpa_path(path: str, corpus: str) -> None:
                                                else f"no folder {p.parent}"))
     if p.exists() and Path(corpus).exists() and p.resolve() == Path(corpus).resolve():
         raise ValueError(f"--arpa {path} is the training text: it would be overwritten")
-    cards.check_folder(p.parent, what=f"the ARPA file {p.name}")    # before the training, not after
+    real = Path(os.path.realpath(p))            # (a symlink: its target is replaced)
+    if not (real.exists() and not real.is_file()):          # a pipe or a device is written as it is
+        cards.check_folder(real.parent, what=f"the ARPA file {p.name}")   # before the training, not after
 
 
 def check_order(order) -> None:
