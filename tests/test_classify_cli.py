@@ -48,6 +48,11 @@ def test_a_closed_stdin_is_one_line(capsys, monkeypatch):
     assert code == 2 and "stdin is closed" in err and len(err.strip().splitlines()) == 1
 
 
+def test_two_output_formats_at_once_are_refused(capsys):
+    code, out, err = run(capsys, "predict", "classify", "--fasttext-format", "--json", "good")
+    assert code == 1 and out == "" and "two output formats" in err
+
+
 def test_a_second_dash_is_one_line(capsys):
     code, out, err = run(capsys, "predict", "classify", "-", "-")
     assert code == 2 and out == "" and "comes alone" in err and len(err.strip().splitlines()) == 1

@@ -123,3 +123,8 @@ def test_a_cut_built_in_corpus_is_refused_not_trained(tmp_path, monkeypatch):
     (folder / ".complete").write_text("")
     with pytest.raises(sources.DataUnavailable, match="seqlab data fetch moby-dick --force"):
         D.load("moby-dick")
+
+
+def test_order_is_refused_for_a_neural_model_not_ignored(capsys):
+    code, out, err = run(capsys, "predict", "typeahead", "--model", "lstm", "--order", "3", "the")
+    assert code == 1 and out == "" and "--order chooses the n-gram order of a kn model" in err

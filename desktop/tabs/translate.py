@@ -239,7 +239,9 @@ class Tab(DemoTab):
             for beam in (1, 5):
                 bleu = metrics.get(f"bleu_beam{beam}")
                 secs = self.timings.get(name, {}).get(beam)
-                rows.append((f"{name} ({tr.model.cfg.attention})", str(beam),
+                attention = tr.model.cfg.attention          # (said once: it-en-luong-general)
+                shown = name if attention in name else f"{name} ({attention})"
+                rows.append((shown, str(beam),
                              "—" if bleu is None else f"{bleu:.1f}",
                              "…" if secs is None else f"{secs:.3f}"))
         self.table.setRowCount(len(rows))

@@ -94,6 +94,8 @@ class ClassifyTask:
         return {**pipeline.evaluate_on(model, name, args.split), "model": args.model}
 
     def predict(self, args, inputs):
+        if getattr(args, "fasttext_format", False) and args.json:
+            raise ValueError("--fasttext-format and --json are two output formats: give one of them")
         model = pipeline.load(args.model)
         for text in inputs:
             out = pipeline.predict(model, text, k=args.top)

@@ -95,7 +95,11 @@ class TypeaheadTask:
         check_order(args.order)
         if not math.isfinite(args.temperature) or args.temperature <= 0:
             raise ValueError("--temperature must be a positive number")
-        ta = TypeAhead(M.load(args.model))
+        predictor = M.load(args.model)
+        if args.order is not None and M.KINDS.get(predictor.card.arch) != "kn":
+            raise ValueError(f"--order chooses the n-gram order of a kn model; {args.model} is "
+                             f"{predictor.card.arch}")
+        ta = TypeAhead(predictor)
         for text in inputs:
             try:
                 check_text(text)
