@@ -97,7 +97,8 @@ def run_gui(argv: list[str]) -> int:
         window.statusBar().showMessage(binding_problem or note)
     start_warm_up(window)
     code = 1
-    if threading.current_thread() is threading.main_thread():
+    on_main_thread = threading.current_thread() is threading.main_thread()   # (signals need it)
+    if on_main_thread:
         _quit_on_ctrl_c(app)
     try:
         if args.self_test:
@@ -114,7 +115,7 @@ def run_gui(argv: list[str]) -> int:
     if _CTRL_C.is_set():
         print("interrupted", file=sys.stderr)
         code = 130
-    if threading.current_thread() is threading.main_thread():   # as it was, for a second run_gui
+    if on_main_thread:                   # the handler as it was, for a second run_gui
         signal.signal(signal.SIGINT, signal.default_int_handler)
         _CTRL_C.clear()
     if not stopped:

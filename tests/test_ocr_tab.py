@@ -131,22 +131,15 @@ def test_gtn_training_from_the_pretrained_cnn_lands_a_model(qtbot, tab, seqlab_h
     qtbot.waitUntil(lambda: tab.models.card.sha256 == card["sha256"], timeout=30000)   # the new one is read with
     assert tab.model_combo.currentText() == "my-amounts"
     # and the shipped one is one choice away
-    tab.model_combo.setCurrentText("amounts")
-    tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+    choose(tab, "amounts")
     qtbot.waitUntil(lambda: tab.models.card.sha256 == shipped, timeout=30000)
 
 
 def test_a_model_that_fails_to_load_leaves_the_current_one(qtbot, tab, seqlab_home):
-    folder = seqlab_home / "data" / "models" / "ocr"
-    folder.mkdir(parents=True, exist_ok=True)
-    from pathlib import Path
-    shipped = Path(__file__).resolve().parent.parent / "assets/models/ocr/amounts.json"
-    (folder / "broken.json").write_text(shipped.read_text().replace('"name": "amounts"', '"name": "broken"'))
-    (folder / "broken.safetensors").write_bytes(b"not a weights file")
-    tab.model_combo.addItem("broken")
+    shipped_copy(seqlab_home, "broken")
+    (seqlab_home / "data" / "models" / "ocr" / "broken.safetensors").write_bytes(b"not a weights file")
     before = tab.models
-    tab.model_combo.setCurrentText("broken")
-    tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+    choose(tab, "broken")
     qtbot.waitUntil(lambda: "still reading with amounts" in tab.info_label.text(), timeout=30000)
     assert tab.models is before and tab.model_combo.currentText() == "amounts"
 
@@ -207,21 +200,13 @@ def test_a_training_waits_for_the_chosen_model_and_says_what_reads(qtbot, tab):
 def test_a_chosen_model_loads_while_another_tab_trains(qtbot, tab, seqlab_home):
     """The load once queued behind the other tab's training on the background lane, for minutes,
     while the list already named the new model."""
-    import shutil
     import threading
-    from pathlib import Path
-    folder = seqlab_home / "data" / "models" / "ocr"
-    folder.mkdir(parents=True, exist_ok=True)
-    shipped = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr"
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(shipped / f"amounts{suffix}", folder / f"copy{suffix}")
+    shipped_copy(seqlab_home, "copy")
     release = threading.Event()
     busy = tab.bridge.engine.submit(release.wait, 60, lane="background")   # stands in for a training
     try:
         assert "waiting for the engine" in tab.waiting_note()      # what a training started now says
-        tab.model_combo.addItem("copy")
-        tab.model_combo.setCurrentText("copy")
-        tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+        choose(tab, "copy")
         qtbot.waitUntil(lambda: tab.models.card.name == "copy", timeout=30_000)
         assert busy.state in ("queued", "running") and tab.card_view.text().count("copy") >= 1
     finally:
@@ -229,22 +214,33 @@ def test_a_chosen_model_loads_while_another_tab_trains(qtbot, tab, seqlab_home):
 
 
 def test_choosing_back_the_model_in_use_calls_off_a_pending_choice(qtbot, tab, seqlab_home):
-    import shutil
     import threading
-    from pathlib import Path
-    folder = seqlab_home / "data" / "models" / "ocr"
-    folder.mkdir(parents=True, exist_ok=True)
-    shipped = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr"
-    for suffix in (".json", ".safetensors"):
-        shutil.copy(shipped / f"amounts{suffix}", folder / f"copy{suffix}")
+    shipped_copy(seqlab_home, "copy")
     release = threading.Event()
     tab.bridge.engine.submit(release.wait, 60)            # holds the interactive lane: the load waits
-    tab.model_combo.addItem("copy")
     for name in ("copy", "amounts"):
-        tab.model_combo.setCurrentText(name)
-        tab.model_combo.activated.emit(tab.model_combo.currentIndex())
+        choose(tab, name)
     assert tab._loading == ""
     release.set()
     qtbot.waitUntil(lambda: tab.tickets["choose"].finished, timeout=30_000)
     qtbot.wait(200)
     assert tab.models.card.name == "amounts" and tab.model_combo.currentText() == "amounts"
+
+
+def shipped_copy(seqlab_home, name: str) -> None:
+    """The shipped OCR model copied into the user's models folder as `name`."""
+    import shutil
+    from pathlib import Path
+    folder = seqlab_home / "data" / "models" / "ocr"
+    folder.mkdir(parents=True, exist_ok=True)
+    shipped = Path(__file__).resolve().parent.parent / "assets" / "models" / "ocr"
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(shipped / f"amounts{suffix}", folder / f"{name}{suffix}")
+
+
+def choose(tab, name: str) -> None:
+    """Pick `name` in the tab's model list, as a click does (added to the list if missing)."""
+    if tab.model_combo.findText(name) < 0:
+        tab.model_combo.addItem(name)
+    tab.model_combo.setCurrentText(name)
+    tab.model_combo.activated.emit(tab.model_combo.currentIndex())

@@ -92,7 +92,6 @@ class TypeaheadTask:
 
     def predict(self, args, inputs: list[str]) -> Iterator[dict]:
         from engine.typeahead.complete import TypeAhead
-        check_order(args.order)
         if not math.isfinite(args.temperature) or args.temperature <= 0:
             raise ValueError("--temperature must be a positive number")
         predictor = M.load(args.model)
